@@ -1,0 +1,47 @@
+# Two commands do all the set-up:  `make run`  and  `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app lms_plugin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test install install-test translations migrate demo serve test-postgres browsers clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed translations
+install-test: $(VENV)/.installed-test translations
+
+translations: $(VENV)/.installed
+	$(BIN)/pybabel compile --use-fuzzy -d lms_plugin/translations -D messages --statistics 2>&1 | tail -n 2
+
+migrate: install
+	$(FLASK) db upgrade
+
+demo: migrate
+	$(FLASK) demo load
+
+## make run: install, create and migrate the SQLite database, load the demo data, serve on http://127.0.0.1:5000
+run: demo
+	@$(FLASK) demo logins
+	@echo "Serving on http://$(HOST):$(PORT)  (Ctrl+C to stop)"
+	$(BIN)/waitress-serve --host $(HOST) --port $(PORT) --threads 8 --call lms_plugin:create_app
+
+## make test: install the test dependencies and run every suite (SQLite, then PostgreSQL)
+test: install-test
+	$(BIN)/python -m pytest
+	$(BIN)/python tests/postgres_run.py
+
+clean:
+	rm -rf $(VENV) instance/training.sqlite3* .pytest_cache

@@ -1,0 +1,1 @@
+"""Competency framework: areas, competencies, indicators, scales, role profiles and evidence."""

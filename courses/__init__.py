@@ -1,0 +1,1 @@
+"""Courses: programmes, modules, lessons, knowledge checks, branching scenarios, completion."""

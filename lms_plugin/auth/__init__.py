@@ -1,0 +1,1 @@
+"""Sign-in, roles, capabilities and object-level access checks."""

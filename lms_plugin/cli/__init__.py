@@ -1,0 +1,13 @@
+"""Command line, through Flask's: ``flask --app lms_plugin <group> <command>``."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register_cli(app: Flask) -> None:
+    from lms_plugin.cli.demo import demo_cli
+    from lms_plugin.cli.users import users_cli
+
+    for group in (demo_cli, users_cli):
+        app.cli.add_command(group)

@@ -1,0 +1,39 @@
+"""``flask --app lms_plugin demo load|logins``"""
+
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+
+from lms_plugin.clock import today
+from lms_plugin.extensions import db
+from fixtures import read_yaml
+
+demo_cli = AppGroup("demo", help="The demonstration data set.")
+
+
+@demo_cli.command("load")
+def load() -> None:
+    """Load the demo data (idempotent: a second run changes nothing)."""
+    from lms_plugin.demo_data import counts, load_demo
+
+    try:
+        report = load_demo(db.session, today(), progress=lambda step: click.echo(f"  · {step}"))
+    except Exception:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    created = ", ".join(f"{n} {what}" for what, n in report.created.items()) or "nothing new"
+    click.echo(f"Demo data loaded: {created}.")
+    click.echo("In the database: " + ", ".join(f"{n} {what}" for what, n in counts(db.session).items()) + ".")
+
+
+@demo_cli.command("logins")
+def logins() -> None:
+    """Print the demo accounts to sign in with."""
+    from lms_plugin.demo_data import demo_logins
+
+    password = read_yaml("people.yaml")["demo_password"]
+    click.echo("Demo logins (password for every account: %s)" % password)
+    for role, username, full_name in demo_logins(db.session):
+        click.echo(f"  {role:<13} {username:<14} {full_name}")

@@ -1,0 +1,28 @@
+"""The application's tables. Importing this package registers every table of every domain."""
+
+from competency_framework import models as _framework_models  # noqa: F401  (registers tables)
+from courses import models as _course_models  # noqa: F401
+from lms_plugin.models.assessments import (
+    Answer,
+    InstrumentRecord,
+    NormObservation,
+    Sitting,
+    SittingStatus,
+    SubscaleResult,
+    TestAssignment,
+)
+from lms_plugin.models.audit import AuditEntry, LoginAttempt
+from lms_plugin.models.people import Cohort, Institution, MentorProfile, Role, TrainingUnit, User
+from lms_plugin.models.practice import (
+    LogbookEntry,
+    Placement,
+    PracticeTask,
+    SignOff,
+    SignOffOutcome,
+)
+
+__all__ = [
+    "Answer", "AuditEntry", "Cohort", "Institution", "InstrumentRecord", "LogbookEntry", "LoginAttempt",
+    "MentorProfile", "NormObservation", "Placement", "PracticeTask", "Role", "SignOff", "SignOffOutcome",
+    "Sitting", "SittingStatus", "SubscaleResult", "TestAssignment", "TrainingUnit", "User",
+]

@@ -1,0 +1,50 @@
+"""The JSON API. Same operations as the pages; CSRF token in the ``X-CSRFToken`` header."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, jsonify, request
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from lms_plugin.extensions import db
+from lms_plugin.errors import OperationError
+from lms_plugin.models.assessments import Sitting
+from lms_plugin.operations import assessments
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+@bp.before_request
+def require_login() -> tuple[Response, int] | None:
+    if not current_user.is_authenticated:
+        return jsonify(error="unauthenticated", message=_("Sign in first.")), 401
+    return None
+
+
+def _json_body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise OperationError(_("Send a JSON object."))
+    return body
+
+
+@bp.post("/sittings/<int:sitting_id>/answers")
+def save_answer(sitting_id: int) -> Response:
+    """Save one answer as it is given: ``{"item_id": "SR01", "value": "4", "position": 3}``."""
+    sitting = db.session.get(Sitting, sitting_id)
+    if sitting is None or sitting.person_id != current_user.id:
+        abort(404)
+    body = _json_body()
+    item_id = body.get("item_id")
+    if not isinstance(item_id, str):
+        raise OperationError(_("item_id is required."), field="item_id")
+    answer = assessments.save_answer(db.session, current_user, sitting, item_id, body.get("value"))
+    position = body.get("position")
+    if isinstance(position, int):
+        assessments.move_to(db.session, current_user, sitting, position)
+    db.session.commit()
+    return jsonify(saved=True, item_id=answer.item_id, value=answer.value,
+                   answered=len(assessments.answers_of(db.session, sitting)))

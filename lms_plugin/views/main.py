@@ -1,0 +1,101 @@
+"""The landing page and each role's dashboard."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+from werkzeug.wrappers import Response
+
+from competency_framework.base import utcnow
+from courses.models import Programme
+from courses.operations import module_progress
+from lms_plugin.auth.capabilities import Capability, has_capability
+from lms_plugin.auth.permissions import assigned_cadet_ids, require
+from lms_plugin.clock import today
+from lms_plugin.extensions import db
+from lms_plugin.models.assessments import Sitting, SittingStatus
+from lms_plugin.models.people import Cohort, Role, User
+from lms_plugin.models.practice import LogbookEntry, Placement, PracticeTask, SignOff
+from lms_plugin.operations import assessments, practice
+
+bp = Blueprint("main", __name__)
+
+
+@bp.get("/")
+def index() -> Response:
+    return redirect(url_for("main.dashboard" if current_user.is_authenticated else "auth.login"))
+
+
+@bp.get("/dashboard")
+@login_required
+def dashboard() -> str:
+    if current_user.role is Role.CADET:
+        return _cadet_dashboard()
+    if current_user.role is Role.MENTOR:
+        return _mentor_dashboard()
+    return _staff_dashboard()
+
+
+def _cadet_dashboard() -> str:
+    now = utcnow()
+    tests = []
+    for assignment in assessments.assignments_for(db.session, current_user):
+        sitting = assessments.latest_sitting(db.session, assignment, current_user)
+        tests.append((assignment, sitting, assignment.is_open(now)))
+    placement = practice.current_placement(db.session, current_user, today())
+    tasks = db.session.scalars(select(PracticeTask).order_by(PracticeTask.code)).all()
+    achieved = practice.achieved_task_ids(db.session, current_user)
+    modules = [module_progress(db.session, current_user.id, module)
+               for programme in db.session.scalars(select(Programme).order_by(Programme.code))
+               for module in programme.modules]
+    return render_template("dashboard_cadet.html", tests=tests, placement=placement, tasks=tasks,
+                           achieved=achieved, modules=modules)
+
+
+def _mentor_dashboard() -> str:
+    grace = current_app.config["MENTOR_GRACE_DAYS"]
+    cadet_ids = assigned_cadet_ids(db.session, current_user, today(), grace)
+    placements = db.session.scalars(
+        select(Placement).where(Placement.mentor_id == current_user.id, Placement.cadet_id.in_(cadet_ids))
+        .order_by(Placement.starts_on.desc())).all()
+    pending = dict(db.session.execute(
+        select(LogbookEntry.cadet_id, func.count(LogbookEntry.id))
+        .outerjoin(SignOff, SignOff.entry_id == LogbookEntry.id)
+        .where(LogbookEntry.cadet_id.in_(cadet_ids), SignOff.id.is_(None))
+        .group_by(LogbookEntry.cadet_id)).all())
+    seen: set[int] = set()
+    rows = []
+    for placement in placements:
+        if placement.cadet_id not in seen:
+            seen.add(placement.cadet_id)
+            rows.append((placement, pending.get(placement.cadet_id, 0)))
+    rows.sort(key=lambda row: row[0].cadet.full_name)
+    return render_template("dashboard_mentor.html", rows=rows, today=today())
+
+
+@bp.get("/cohorts/<int:cohort_id>")
+@login_required
+def cohort(cohort_id: int) -> str:
+    require(current_user, Capability.VIEW_ALL_PEOPLE)
+    found = db.get_or_404(Cohort, cohort_id)
+    on = today()
+    cadets = db.session.scalars(select(User).where(User.cohort_id == found.id, User.role == Role.CADET)
+                                .order_by(User.full_name)).all()
+    placements = {p.cadet_id: p for p in db.session.scalars(
+        select(Placement).where(Placement.cadet_id.in_([c.id for c in cadets]), Placement.starts_on <= on,
+                                Placement.ends_on >= on)
+        .options(selectinload(Placement.mentor), selectinload(Placement.unit)))}
+    submitted = set(db.session.scalars(select(Sitting.person_id).where(
+        Sitting.person_id.in_([c.id for c in cadets]), Sitting.status == SittingStatus.SUBMITTED)))
+    return render_template("cohort.html", cohort=found, cadets=cadets, placements=placements, submitted=submitted,
+                           can_export=has_capability(current_user, Capability.EXPORT_REPORTS))
+
+
+def _staff_dashboard() -> str:
+    cohorts = db.session.execute(
+        select(Cohort, func.count(User.id)).outerjoin(User, User.cohort_id == Cohort.id)
+        .group_by(Cohort.id).order_by(Cohort.starts_on.desc())).all()
+    return render_template("dashboard_staff.html", cohorts=cohorts,
+                           can_export=has_capability(current_user, Capability.EXPORT_REPORTS))

@@ -1,0 +1,1 @@
+"""XBlock suites: TestRuntime, the xblock-sdk workbench, and the entry point."""
