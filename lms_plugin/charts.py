@@ -12,14 +12,18 @@ from matplotlib.figure import Figure
 BAND_COLOURS = ("#f4d6c6", "#e6e6e6", "#cfe8d5")
 
 
-def new_figure(width: float = 7.0, height: float = 3.2) -> tuple[Figure, Axes]:
-    figure = Figure(figsize=(width, height), dpi=100, layout="constrained")
-    return figure, figure.add_subplot()
+def new_figure(width: float = 6.0, height: float = 3.2) -> tuple[Figure, Axes]:
+    """A figure sized for a phone-to-desktop page; text stays legible when scaled to half width."""
+    figure = Figure(figsize=(width, height), layout="constrained")
+    axes = figure.add_subplot()
+    axes.tick_params(labelsize=12)
+    return figure, axes
 
 
-def png_bytes(figure: Figure) -> bytes:
+def png_bytes(figure: Figure, dpi: int = 160) -> bytes:
+    """PNG at a density that stays sharp on high-resolution screens."""
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
+    figure.savefig(buffer, format="png", dpi=dpi)
     return buffer.getvalue()
 
 
@@ -41,8 +45,8 @@ def t_score_profile(ax: Axes, labels: Sequence[str], t_scores: Sequence[float | 
     ax.set_yticks(positions, labels)
     ax.set_xlim(20, 80)
     ax.set_ylim(-0.6, len(labels) - 0.4)
-    ax.set_xlabel(xlabel)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=len(band_titles), frameon=False, fontsize=8)
+    ax.set_xlabel(xlabel, fontsize=11)
+    ax.figure.legend(loc="outside lower center", ncols=len(band_titles), frameon=False, fontsize=11)
     return ax
 
 
@@ -52,5 +56,5 @@ def percent_bars(ax: Axes, labels: Sequence[str], percents: Sequence[float | Non
     ax.barh(positions, [p or 0.0 for p in percents], color="#1f4e79")
     ax.set_yticks(positions, labels)
     ax.set_xlim(0, 100)
-    ax.set_xlabel(xlabel)
+    ax.set_xlabel(xlabel, fontsize=11)
     return ax

@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Literal, Sequence
+from typing import Any, Literal, Mapping, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -220,14 +220,17 @@ class ItemParameters:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, object]) -> "ItemParameters":
+    def from_dict(cls, data: Mapping[str, Any]) -> "ItemParameters":
+        """Inverse of :meth:`as_dict` (for parameters stored as JSON)."""
         rows = data["intercepts"]
-        assert isinstance(rows, list)
+        if not isinstance(rows, list) or not rows:
+            raise ValueError("intercepts must be a non-empty list of lists")
         width = max(len(row) for row in rows)
         intercepts = np.full((len(rows), width), np.nan)
         for j, row in enumerate(rows):
             intercepts[j, : len(row)] = row
-        return cls(np.asarray(data["slopes"], dtype=float), intercepts, tuple(data.get("names") or ()))  # type: ignore[arg-type]
+        names = tuple(str(n) for n in data.get("names") or ())
+        return cls(np.asarray(data["slopes"], dtype=float), intercepts, names)
 
 
 # --------------------------------------------------------------------------- response data

@@ -9,7 +9,7 @@ document.addEventListener("DOMContentLoaded", function () {
   var itemId = form.querySelector("input[name=item_id]").value;
   form.addEventListener("change", function (event) {
     if (event.target.name !== "answer") { return; }
-    status.textContent = status.dataset.saving || "…";
+    status.textContent = status.dataset.saving;
     fetch(test.dataset.autosaveUrl, {
       method: "POST",
       credentials: "same-origin",
@@ -19,9 +19,9 @@ document.addEventListener("DOMContentLoaded", function () {
     }).then(function (response) {
       return response.json().then(function (body) { return {ok: response.ok, body: body}; });
     }).then(function (result) {
-      status.textContent = result.ok ? "✓" : result.body.message;
+      status.textContent = result.ok ? status.dataset.saved : result.body.message;
     }).catch(function () {
-      status.textContent = "⚠";
+      status.textContent = status.dataset.failed;
     });
   });
 });

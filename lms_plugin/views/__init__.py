@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from flask import Flask, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.wrappers import Response
@@ -13,7 +15,8 @@ from werkzeug.wrappers import Response
 from lms_plugin.auth.capabilities import Capability, has_capability
 from lms_plugin.errors import OperationError, PermissionDenied
 from lms_plugin.extensions import db, login_manager
-from lms_plugin.models.people import User
+from lms_plugin.clock import SERVICE_TIMEZONE
+from lms_plugin.models.people import Role, User
 
 
 def language() -> str:
@@ -23,6 +26,19 @@ def language() -> str:
 def localised(obj: Any, stem: str) -> str:
     """``obj.<stem>_<language>`` with English as the fallback, for templates."""
     return obj.localised(stem, language())
+
+
+ROLE_LABELS = {Role.CADET: _l("cadet"), Role.MENTOR: _l("mentor"), Role.ASSESSOR: _l("assessor"),
+               Role.PSYCHOLOGIST: _l("psychologist"), Role.ADMIN: _l("training centre administrator")}
+
+
+def role_label(value: str) -> str:
+    return str(ROLE_LABELS[Role(value)])
+
+
+def local_time(moment: dt.datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored UTC moment as the service's local (Vilnius) time."""
+    return moment.astimezone(SERVICE_TIMEZONE).strftime(pattern) if moment else ""
 
 
 def wants_json() -> bool:
@@ -55,7 +71,10 @@ def register_views(app: Flask) -> None:
             "can": lambda capability: has_capability(current_user, capability),
             "localised": localised,
             "language": language,
+            "role_label": role_label,
         }
+
+    app.add_template_filter(local_time, "local_time")
 
     @app.after_request
     def security_headers(response: Response) -> Response:

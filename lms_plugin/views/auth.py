@@ -60,7 +60,10 @@ def login() -> str | Response | tuple[str, int]:
             db.session.commit()
             flash(_("Wrong username or password."), "error")
             return render_template("login.html", form=form), 401
-        session.clear()  # a fresh session on sign-in
+        language = session.get("language")
+        session.clear()  # a fresh session on sign-in; only the chosen language carries over
+        if language:
+            session["language"] = language
         login_user(user)
         audit.record(db.session, user, "auth.login", user)
         db.session.commit()

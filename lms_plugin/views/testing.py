@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
@@ -116,6 +116,13 @@ def submit(sitting_id: int) -> Response:
     sitting = _own_sitting(sitting_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
+    unanswered = len(sitting.item_order) - len(assessments.answers_of(db.session, sitting))
+    expired = sitting.deadline_at is not None and utcnow() > sitting.deadline_at
+    if unanswered and not expired and request.form.get("confirm_incomplete") != "yes" \
+            and sitting.status is SittingStatus.IN_PROGRESS:
+        flash(_("%(n)d questions are still unanswered. Answer them, or confirm that you want to submit anyway.",
+                n=unanswered), "error")
+        return redirect(url_for("testing.review", sitting_id=sitting.id))
     assessments.submit(db.session, current_user, sitting)
     db.session.commit()
     return redirect(url_for("testing.results", sitting_id=sitting.id))
@@ -158,13 +165,13 @@ def chart(sitting_id: int) -> Response:
     instrument = assessments.instrument_of(sitting.assignment.instrument)
     by_code = {result.subscale: result for result in sitting.results}
     labels = [localise(s.title, language()) for s in instrument.subscales]
-    figure, axes = charts.new_figure(7.0, 0.7 * len(labels) + 1.6)
+    figure, axes = charts.new_figure(6.0, 0.6 * len(labels) + 1.9)
     if any(result.t_score is not None for result in sitting.results):
         charts.t_score_profile(
             axes, labels, [by_code[s.code].t_score if s.code in by_code else None for s in instrument.subscales],
             [band.max_t for band in instrument.bands if band.max_t is not None],
             [localise(band.title, language()) for band in instrument.bands],
-            _("T-score against the norm group (50 = group average)"))
+            _("T-score (50 = norm group average)"))
     else:
         charts.percent_bars(axes, labels, [by_code[s.code].percent if s.code in by_code else None
                                            for s in instrument.subscales], _("Score (share of the possible range, %)"))

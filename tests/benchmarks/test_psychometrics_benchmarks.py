@@ -48,9 +48,14 @@ def summary(request: pytest.FixtureRequest):
     if not enabled(request.config) or not RESULTS:
         return
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is None:
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None or capture is None:
         return
-    write = reporter.write_line
+    with capture.global_and_fixture_disabled():
+        _print_summary(reporter.write_line)
+
+
+def _print_summary(write: Callable[[str], None]) -> None:
     write("")
     write("psychometrics benchmarks (mean seconds per run; ratios = baseline / ours; agreement on the same data)")
     write(f"{'task':34} {'ours':>8} {'girth':>8} {'mirt':>8} {'girth/ours':>11} {'mirt/ours':>10}")
@@ -86,8 +91,15 @@ def run(benchmark: Any, function: Callable[[], Any], rounds: int) -> tuple[Any, 
     start = time.perf_counter()
     result = benchmark.pedantic(function, rounds=rounds, iterations=1, warmup_rounds=0)
     elapsed = time.perf_counter() - start
-    mean = benchmark.stats.stats.mean if getattr(benchmark, "stats", None) else elapsed
+    stats = getattr(benchmark, "stats", None)
+    mean = stats.stats.mean if stats else elapsed
+    benchmark.extra_info["min_seconds"] = stats.stats.min if stats else elapsed
     return result, float(mean)
+
+
+def fastest(benchmark: Any) -> float:
+    """Best of the rounds: the least disturbed by other processes on the machine."""
+    return float(benchmark.extra_info["min_seconds"])
 
 
 def agreement(a_ours: np.ndarray, b_ours: np.ndarray, a_other: np.ndarray, b_other: np.ndarray) -> dict[str, float]:
@@ -139,7 +151,7 @@ def record_truth(task: str, name: str, a: np.ndarray, b: np.ndarray, truth: irt.
 @pytest.mark.benchmark(group="2PL 5000x40")
 def test_2pl_ours(benchmark, dichotomous):
     result, mean = run(benchmark, lambda: irt.calibrate(dichotomous["codes"], "2pl"), dichotomous["rounds"])
-    RESULTS.setdefault("2PL 5000x40", {}).update(ours=mean, ours_a=result.items.slopes,
+    RESULTS.setdefault("2PL 5000x40", {}).update(ours=mean, ours_min=fastest(benchmark), ours_a=result.items.slopes,
                                                  ours_b=result.items.difficulties[:, 0], ours_loglik=result.loglik)
     record_truth("2PL 5000x40", "ours", result.items.slopes, result.items.difficulties, dichotomous["truth"])
     assert result.converged and result.covariance is not None
@@ -157,7 +169,7 @@ def test_2pl_girth(benchmark, dichotomous, full_size):
     record_truth("2PL 5000x40", "girth", a, b, dichotomous["truth"])
     assert row["girth_agreement"]["r_b"] > 0.99 and row["girth_agreement"]["r_a"] > 0.9
     if full_size:
-        assert row["ours"] < mean, "our 2PL calibration must be faster than girth's"
+        assert row["ours_min"] < fastest(benchmark), "our 2PL calibration must be faster than girth's"
 
 
 @pytest.mark.benchmark(group="2PL 5000x40")
@@ -181,7 +193,7 @@ def test_2pl_mirt(benchmark, dichotomous):
 @pytest.mark.benchmark(group="GRM 5000x40")
 def test_grm_ours(benchmark, graded):
     result, mean = run(benchmark, lambda: irt.calibrate(graded["codes"], "grm"), graded["rounds"])
-    RESULTS.setdefault("GRM 5000x40", {}).update(ours=mean, ours_a=result.items.slopes,
+    RESULTS.setdefault("GRM 5000x40", {}).update(ours=mean, ours_min=fastest(benchmark), ours_a=result.items.slopes,
                                                  ours_b=result.items.difficulties, ours_loglik=result.loglik)
     record_truth("GRM 5000x40", "ours", result.items.slopes, result.items.difficulties, graded["truth"])
     assert result.converged and result.covariance is not None
@@ -198,7 +210,7 @@ def test_grm_girth(benchmark, graded, full_size):
     record_truth("GRM 5000x40", "girth", a, b, graded["truth"])
     assert row["girth_agreement"]["r_b"] > 0.99 and row["girth_agreement"]["r_a"] > 0.9
     if full_size:
-        assert row["ours"] < mean, "our GRM calibration must be faster than girth's"
+        assert row["ours_min"] < fastest(benchmark), "our GRM calibration must be faster than girth's"
 
 
 @pytest.mark.benchmark(group="GRM 5000x40")

@@ -81,7 +81,7 @@ def test_cadet_takes_the_test_with_autosave_keyboard_resume_and_results(
     with page.expect_response(_autosave(sitting_id)) as saved:
         _option(page, first, 0).check()
     _saved(saved.value, first, first.options[0].key)
-    expect(status).to_have_text("✓")
+    expect(status).to_have_text("Answer saved.")
     page.get_by_role("button", name="Save and next").click()
 
     # Question 2: the keyboard only — Tab into the options, Space to choose, an arrow key to change, Enter.
@@ -95,7 +95,7 @@ def test_cadet_takes_the_test_with_autosave_keyboard_resume_and_results(
         page.keyboard.press("ArrowDown")
     _saved(saved.value, second, second.options[1].key)
     expect(_option(page, second, 1)).to_be_checked()
-    expect(status).to_have_text("✓")
+    expect(status).to_have_text("Answer saved.")
     _tab_to(page, lambda focus: focus["tag"] == "BUTTON" and focus["value"] == "next")
     page.keyboard.press("Enter")
 

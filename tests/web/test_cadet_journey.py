@@ -135,8 +135,13 @@ def test_double_submit_is_refused_and_scores_once(client, login_as, database):
     _start(client, assignment)
     sitting = database.session.scalar(select(Sitting).where(Sitting.person_id == cadet.id))
     token = csrf_token(client, f"/sittings/{sitting.id}/review")
-    assert client.post(f"/sittings/{sitting.id}/submit", data={"csrf_token": token}).status_code == 302
-    again = client.post(f"/sittings/{sitting.id}/submit", data={"csrf_token": token},
+    unconfirmed = client.post(f"/sittings/{sitting.id}/submit", data={"csrf_token": token})
+    assert unconfirmed.headers["Location"].endswith(f"/sittings/{sitting.id}/review")
+    database.session.refresh(sitting)
+    assert sitting.status is SittingStatus.IN_PROGRESS  # an incomplete test needs the confirmation
+    confirmed = client.post(f"/sittings/{sitting.id}/submit", data={"csrf_token": token, "confirm_incomplete": "yes"})
+    assert confirmed.headers["Location"].endswith(f"/sittings/{sitting.id}/results")
+    again = client.post(f"/sittings/{sitting.id}/submit", data={"csrf_token": token, "confirm_incomplete": "yes"},
                         headers={"Accept": "application/json"})
     assert again.status_code == 409
     assert "already been submitted" in again.get_json()["message"]
