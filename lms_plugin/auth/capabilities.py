@@ -21,16 +21,25 @@ class Capability(str, enum.Enum):
     VIEW_ALL_PEOPLE = "people.view_all"
     EXPORT_REPORTS = "reports.export"
     MANAGE_PEOPLE = "people.manage"
+    MANAGE_FRAMEWORK = "framework.manage"
+    RATE_COMPETENCIES = "framework.rate"
+    MANAGE_TESTS = "psychometrics.manage"
+    MANAGE_PLACEMENTS = "mentoring.manage"
+    COUNTERSIGN_PRACTICE = "practice.countersign"
+    DECIDE_PANEL = "practice.panel"
 
 
 ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
     Role.CADET: frozenset({Capability.TAKE_TESTS, Capability.KEEP_LOGBOOK, Capability.TAKE_COURSES}),
     Role.MENTOR: frozenset({Capability.SIGN_OFF_PRACTICE, Capability.VIEW_BANDS}),
-    Role.ASSESSOR: frozenset({Capability.VIEW_ALL_PEOPLE, Capability.VIEW_BANDS, Capability.EXPORT_REPORTS}),
-    Role.PSYCHOLOGIST: frozenset({Capability.VIEW_ALL_PEOPLE, Capability.VIEW_BANDS,
-                                  Capability.VIEW_RAW_SCORES, Capability.EXPORT_REPORTS}),
+    Role.ASSESSOR: frozenset({Capability.VIEW_ALL_PEOPLE, Capability.VIEW_BANDS, Capability.EXPORT_REPORTS,
+                              Capability.RATE_COMPETENCIES, Capability.COUNTERSIGN_PRACTICE,
+                              Capability.DECIDE_PANEL}),
+    Role.PSYCHOLOGIST: frozenset({Capability.VIEW_ALL_PEOPLE, Capability.VIEW_BANDS, Capability.VIEW_RAW_SCORES,
+                                  Capability.EXPORT_REPORTS, Capability.MANAGE_TESTS}),
     Role.ADMIN: frozenset({Capability.VIEW_ALL_PEOPLE, Capability.VIEW_BANDS, Capability.EXPORT_REPORTS,
-                           Capability.MANAGE_PEOPLE}),
+                           Capability.MANAGE_PEOPLE, Capability.MANAGE_FRAMEWORK, Capability.MANAGE_TESTS,
+                           Capability.MANAGE_PLACEMENTS, Capability.DECIDE_PANEL}),
 }
 
 

@@ -7,8 +7,9 @@ and training centre staff (admin, assessor, psychologist).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable
+import importlib
+from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -18,32 +19,8 @@ from lms_plugin.models.assessments import TestAssignment
 from lms_plugin.models.people import Cohort
 from lms_plugin.models.practice import PracticeTask
 from lms_plugin.operations import assessments, practice
-from tests.conftest import DEMO_PASSWORD, TEST_TODAY
-
-ROLES = ("anonymous", "cadet", "other_cadet", "mentor", "unassigned_mentor", "admin", "assessor", "psychologist")
-USERNAMES = {"cadet": "cadet.01", "other_cadet": "cadet.07", "mentor": "mentor.jonas",
-             "unassigned_mentor": "mentor.ona", "admin": "admin", "assessor": "assessor",
-             "psychologist": "psychologist"}
-LOGIN = 302  # anonymous users are sent to the sign-in page
-
-
-def expect(anonymous: int, cadet: int, other_cadet: int, mentor: int, unassigned_mentor: int, admin: int,
-           assessor: int | None = None, psychologist: int | None = None) -> dict[str, int]:
-    return dict(anonymous=anonymous, cadet=cadet, other_cadet=other_cadet, mentor=mentor,
-                unassigned_mentor=unassigned_mentor, admin=admin,
-                assessor=admin if assessor is None else assessor,
-                psychologist=admin if psychologist is None else psychologist)
-
-
-@dataclass(frozen=True)
-class Route:
-    endpoint: str
-    method: str
-    path: str
-    expected: dict[str, int]
-    data: dict[str, str] | Callable[[dict[str, Any]], dict[str, str]] | None = None
-    json: dict[str, Any] | None = None
-
+from tests.conftest import TEST_TODAY
+from tests.web.permissions import LOGIN, ROLES, Route, expect, post_without_token, request_as
 
 ROUTES = [
     Route("healthz", "GET", "/healthz", expect(200, 200, 200, 200, 200, 200)),
@@ -113,57 +90,20 @@ def objects(database, user) -> dict[str, Any]:
     }
 
 
-def _fill(value: Any, objects: dict[str, Any]) -> Any:
-    if callable(value):
-        return value(objects)
-    if isinstance(value, str):
-        return value.format(**objects)
-    if isinstance(value, dict):
-        return {_fill(k, objects): _fill(v, objects) for k, v in value.items()}
-    return value
-
-
-def _sign_in(client, username: str) -> str:
-    from tests.conftest import csrf_token
-
-    token = csrf_token(client, "/login")
-    assert client.post("/login", data={"username": username, "password": DEMO_PASSWORD,
-                                       "csrf_token": token}).status_code == 302
-    return csrf_token(client, "/dashboard")  # signing in starts a new session, with a new token
-
-
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.endpoint)
 def test_route_permission(client, objects, route: Route, role: str):
-    token = _sign_in(client, USERNAMES[role]) if role != "anonymous" else _anonymous_token(client)
-    path = _fill(route.path, objects)
-    if route.method == "GET":
-        response = client.get(path)
-    elif route.json is not None:
-        response = client.post(path, json=_fill(route.json, objects), headers={"X-CSRFToken": token})
-    else:
-        response = client.post(path, data={"csrf_token": token, **_fill(route.data or {}, objects)})
-    response.close()
-    assert response.status_code == route.expected[role], (role, route.method, path)
-
-
-def _anonymous_token(client) -> str:
-    from tests.conftest import csrf_token
-
-    return csrf_token(client, "/login")
+    assert request_as(client, route, role, objects) == route.expected[role], (role, route.method, route.path)
 
 
 def test_every_route_is_in_the_matrix(app):
-    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
-    assert endpoints == {route.endpoint for route in ROUTES}
+    """The routes of every area's matrix module together cover the whole app."""
+    covered = set()
+    for module in Path(__file__).parent.glob("test_permission_matrix*.py"):
+        covered |= {route.endpoint for route in importlib.import_module(f"tests.web.{module.stem}").ROUTES}
+    assert {rule.endpoint for rule in app.url_map.iter_rules()} == covered
 
 
 @pytest.mark.parametrize("route", [r for r in ROUTES if r.method == "POST"], ids=lambda r: r.endpoint)
 def test_every_form_post_without_csrf_token_is_rejected(client, objects, route: Route):
-    _sign_in(client, USERNAMES["cadet"])
-    path = _fill(route.path, objects)
-    if route.json is not None:
-        response = client.post(path, json=_fill(route.json, objects))
-    else:
-        response = client.post(path, data=_fill(route.data or {}, objects))
-    assert response.status_code == 400
+    assert post_without_token(client, route, objects) == 400
