@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app lms_plugin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test install install-test translations migrate demo serve test-postgres browsers clean
+.PHONY: run test bench install install-test translations migrate demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ run: demo
 test: install-test
 	$(BIN)/python -m pytest
 	$(BIN)/python tests/postgres_run.py
+
+## make bench: the benchmarks with their figures (one BLAS thread: steadier on a busy 2-core machine)
+bench: install-test
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest tests/benchmarks --benchmark-enable -q -s
 
 clean:
 	rm -rf $(VENV) instance/training.sqlite3* .pytest_cache

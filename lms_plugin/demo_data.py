@@ -31,6 +31,7 @@ from psychometrics.simulation import simulate_instrument_responses
 ANCHOR_DAY = dt.date(2026, 11, 23)
 NORM_SAMPLE_SIZE = 300
 NORM_SEED = 20260901
+NORM_INTAKE_YEARS = (2023, 2024, 2025)
 # These cadets are left untouched so that the demo journeys start fresh for them.
 FRESH_CADETS = {"cadet.01", "cadet.02", "cadet.03", "cadet.04"}
 
@@ -115,8 +116,10 @@ def load_demo(session: Session, today: dt.date, progress: Callable[[str], None] 
     if session.scalar(select(func.count(NormObservation.id)).where(
             NormObservation.instrument_code == record.code)) == 0:
         sample = simulate_instrument_responses(instrument, NORM_SAMPLE_SIZE, seed=NORM_SEED)
-        report.count("norm observations", assessments.add_norm_sample(session, record, assessments.NORM_GROUP,
-                                                                      sample))
+        # Stored as anonymised response patterns too (for item analysis), spread over three past intakes.
+        for index, year in enumerate(NORM_INTAKE_YEARS):
+            report.count("norm observations", assessments.add_norm_sample(
+                session, record, assessments.NORM_GROUP, sample[index::len(NORM_INTAKE_YEARS)], intake_year=year))
     now = utcnow()
     for cohort in cohorts.values():
         if session.scalar(select(TestAssignment.id).where(TestAssignment.cohort_id == cohort.id,

@@ -6,7 +6,7 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from competency_framework.base import Base, LocalisedMixin, enum_column, utcnow
@@ -40,14 +40,28 @@ class TestAssignment(Base):
     closes_at: Mapped[dt.datetime]
     time_limit_minutes: Mapped[int | None] = mapped_column(Integer)
     randomise_items: Mapped[bool] = mapped_column(default=False)
+    # Attempt policy: None = one attempt; N = another attempt N days after the last submission.
+    retake_after_days: Mapped[int | None] = mapped_column(Integer)
+    # The reference norm group that bands are given against (a group of the norm sample).
+    norm_group: Mapped[str] = mapped_column(String(64), default="cadets", server_default="cadets")
     instrument: Mapped[InstrumentRecord] = relationship()
     cohort: Mapped[Cohort] = relationship()
 
     def is_open(self, now: dt.datetime) -> bool:
         return self.opens_at <= now <= self.closes_at
 
+    def retake_opens_at(self, sitting: "Sitting | None") -> dt.datetime | None:
+        """When the person may start another attempt after ``sitting``; None when they may not."""
+        if (sitting is None or sitting.status is not SittingStatus.SUBMITTED or self.retake_after_days is None
+                or sitting.submitted_at is None):
+            return None
+        return sitting.submitted_at + dt.timedelta(days=self.retake_after_days)
+
 
 class SittingStatus(str, enum.Enum):
+    """not_started (a reopened attempt waiting for its person) → in_progress → submitted."""
+
+    NOT_STARTED = "not_started"
     IN_PROGRESS = "in_progress"
     SUBMITTED = "submitted"
 
@@ -69,8 +83,16 @@ class Sitting(Base):
     started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     deadline_at: Mapped[dt.datetime | None]
     submitted_at: Mapped[dt.datetime | None]
+    # True when the time limit ran out and the answers saved in time were submitted for the person.
+    auto_submitted: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # A reopened attempt points at the attempt it replaces, with who reopened it and why.
+    reopened_from_id: Mapped[int | None] = mapped_column(ForeignKey("sittings.id"))
+    reopened_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reopen_reason: Mapped[str | None] = mapped_column(Text)
     assignment: Mapped[TestAssignment] = relationship()
-    person: Mapped[User] = relationship()
+    person: Mapped[User] = relationship(foreign_keys=[person_id])
+    reopened_by: Mapped[User | None] = relationship(foreign_keys=[reopened_by_id])
+    reopened_from: Mapped["Sitting | None"] = relationship(remote_side="Sitting.id")
     answers: Mapped[list["Answer"]] = relationship(back_populates="sitting")
     results: Mapped[list["SubscaleResult"]] = relationship(back_populates="sitting")
 
@@ -119,3 +141,20 @@ class NormObservation(Base):
     group: Mapped[str] = mapped_column(String(64))
     subscale: Mapped[str] = mapped_column(String(32))
     score: Mapped[float] = mapped_column(Float)
+
+
+class NormSampleResponse(Base):
+    """One anonymised response pattern of a norm sample (item id → option key), kept for item analysis.
+
+    No person is linked: a pattern carries only its norm group and, where known, the intake year.
+    """
+
+    __tablename__ = "norm_sample_responses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instrument_code: Mapped[str] = mapped_column(String(32), index=True)
+    instrument_version: Mapped[int] = mapped_column(Integer)
+    group: Mapped[str] = mapped_column(String(64))
+    intake_year: Mapped[int | None] = mapped_column(Integer)
+    responses: Mapped[dict[str, str]] = mapped_column(JSON)
+    added_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, jsonify, request
+from flask import Blueprint, abort, jsonify, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -32,11 +32,16 @@ def _json_body() -> dict[str, Any]:
 
 
 @bp.post("/sittings/<int:sitting_id>/answers")
-def save_answer(sitting_id: int) -> Response:
+def save_answer(sitting_id: int) -> Response | tuple[Response, int]:
     """Save one answer as it is given: ``{"item_id": "SR01", "value": "4", "position": 3}``."""
     sitting = db.session.get(Sitting, sitting_id)
     if sitting is None or sitting.person_id != current_user.id:
         abort(404)
+    if assessments.finish_if_expired(db.session, sitting):
+        db.session.commit()
+        return jsonify(error="time_over", submitted=True,
+                       message=_("The time for this test is over. The answers you saved in time have been submitted."),
+                       results_url=url_for("testing.results", sitting_id=sitting.id)), 409
     body = _json_body()
     item_id = body.get("item_id")
     if not isinstance(item_id, str):

@@ -30,6 +30,29 @@ def _own_sitting(sitting_id: int) -> Sitting:
     return sitting
 
 
+def _closed_by_time(sitting: Sitting) -> Response | None:
+    """When the time is over, submit what was saved in time and show the results instead."""
+    if not assessments.finish_if_expired(db.session, sitting):
+        return None
+    db.session.commit()
+    flash(_("The time for this test is over. The answers you saved in time have been submitted."), "info")
+    return redirect(url_for("testing.results", sitting_id=sitting.id))
+
+
+# Show a countdown when a time limit applies, or when the window closes within this many seconds.
+COUNTDOWN_FROM_SECONDS = 24 * 3600
+
+
+def _time_left(sitting: Sitting) -> int | None:
+    """Whole seconds until the sitting's deadline, when a countdown is worth showing."""
+    if sitting.deadline_at is None:
+        return None
+    seconds = max(0, int((sitting.deadline_at - utcnow()).total_seconds()))
+    if sitting.assignment.time_limit_minutes or seconds <= COUNTDOWN_FROM_SECONDS:
+        return seconds
+    return None
+
+
 @bp.get("/tests/<int:assignment_id>")
 @login_required
 def introduction(assignment_id: int) -> str:
@@ -38,8 +61,12 @@ def introduction(assignment_id: int) -> str:
         abort(404)
     instrument = assessments.instrument_of(assignment.instrument)
     sitting = assessments.latest_sitting(db.session, assignment, current_user)
+    now = utcnow()
+    retake_at = assignment.retake_opens_at(sitting)
     return render_template("test_intro.html", assignment=assignment, instrument=instrument, sitting=sitting,
-                           is_open=assignment.is_open(utcnow()), form=ConfirmForm(), localise=localise)
+                           is_open=assignment.is_open(now), retake_at=retake_at,
+                           retake_due=retake_at is not None and retake_at <= now and assignment.is_open(now),
+                           form=ConfirmForm(), localise=localise)
 
 
 @bp.post("/tests/<int:assignment_id>/start")
@@ -50,7 +77,7 @@ def start(assignment_id: int) -> Response:
         abort(400)
     sitting = assessments.start_or_resume(db.session, current_user, assignment)
     db.session.commit()
-    return redirect(url_for("testing.item", sitting_id=sitting.id))
+    return _closed_by_time(sitting) or redirect(url_for("testing.item", sitting_id=sitting.id))
 
 
 @bp.route("/sittings/<int:sitting_id>", methods=["GET", "POST"])
@@ -59,6 +86,11 @@ def item(sitting_id: int) -> str | Response | tuple[str, int]:
     sitting = _own_sitting(sitting_id)
     if sitting.status is SittingStatus.SUBMITTED:
         return redirect(url_for("testing.results", sitting_id=sitting.id))
+    if sitting.status is SittingStatus.NOT_STARTED:
+        return redirect(url_for("testing.introduction", assignment_id=sitting.assignment_id))
+    closed = _closed_by_time(sitting)
+    if closed is not None:
+        return closed
     g.no_store = True
     instrument = assessments.instrument_of(sitting.assignment.instrument)
     form = ConfirmForm()
@@ -82,7 +114,7 @@ def item(sitting_id: int) -> str | Response | tuple[str, int]:
         except OperationError as problem:
             db.session.rollback()
             if problem.status_code == 409:
-                return redirect(url_for("testing.review", sitting_id=sitting.id))
+                return _closed_by_time(sitting) or redirect(url_for("testing.review", sitting_id=sitting.id))
             error = str(problem.message)
     requested = request.args.get("q", type=int)
     if requested is not None and 1 <= requested <= len(sitting.item_order):
@@ -93,7 +125,7 @@ def item(sitting_id: int) -> str | Response | tuple[str, int]:
     status = 400 if error else 200
     return render_template("test_item.html", sitting=sitting, instrument=instrument, item=current,
                            chosen=answers.get(current.id), answered=len(answers), form=form, error=error,
-                           localise=localise, lang=language()), status
+                           time_left=_time_left(sitting), localise=localise, lang=language()), status
 
 
 @bp.get("/sittings/<int:sitting_id>/review")
@@ -102,12 +134,18 @@ def review(sitting_id: int) -> str | Response:
     sitting = _own_sitting(sitting_id)
     if sitting.status is SittingStatus.SUBMITTED:
         return redirect(url_for("testing.results", sitting_id=sitting.id))
+    if sitting.status is SittingStatus.NOT_STARTED:
+        return redirect(url_for("testing.introduction", assignment_id=sitting.assignment_id))
+    closed = _closed_by_time(sitting)
+    if closed is not None:
+        return closed
+    g.no_store = True
     instrument = assessments.instrument_of(sitting.assignment.instrument)
     answers = assessments.answers_of(db.session, sitting)
     unanswered = [index + 1 for index, item_id in enumerate(sitting.item_order) if item_id not in answers]
-    expired = sitting.deadline_at is not None and utcnow() > sitting.deadline_at
     return render_template("test_review.html", sitting=sitting, instrument=instrument, answered=len(answers),
-                           unanswered=unanswered, expired=expired, form=ConfirmForm(), localise=localise)
+                           unanswered=unanswered, expired=False, time_left=_time_left(sitting), form=ConfirmForm(),
+                           localise=localise)
 
 
 @bp.post("/sittings/<int:sitting_id>/submit")
@@ -116,6 +154,9 @@ def submit(sitting_id: int) -> Response:
     sitting = _own_sitting(sitting_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
+    closed = _closed_by_time(sitting)
+    if closed is not None:
+        return closed
     unanswered = len(sitting.item_order) - len(assessments.answers_of(db.session, sitting))
     expired = sitting.deadline_at is not None and utcnow() > sitting.deadline_at
     if unanswered and not expired and request.form.get("confirm_incomplete") != "yes" \
