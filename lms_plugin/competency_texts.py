@@ -34,6 +34,8 @@ RULE_LABELS = {
     AggregationRule.LATEST_RATING: _l("The most recent evidence from an authorised source"),
     AggregationRule.HIGHEST_SOURCE_PRIORITY: _l("Evidence from the highest-ranking source"),
 }
+FIELD_LABELS = {"kind": _l("kind"), "title_en": _l("English title"), "title_lt": _l("Lithuanian title"),
+                "description_en": _l("English description"), "description_lt": _l("Lithuanian description")}
 ROLLUP_LABELS = {
     RollupRule.NONE: _l("Each competency counts only its own evidence"),
     RollupRule.ALL_CHILDREN: _l("A parent is met when all its children are"),
@@ -54,6 +56,10 @@ def kind_label(kind: NodeKind) -> str:
 
 def status_label(status: FrameworkStatus) -> str:
     return str(STATUS_LABELS[status])
+
+
+def field_label(name: str) -> str:
+    return str(FIELD_LABELS.get(name, name))
 
 
 def _sources(values: Iterable[str]) -> str:
@@ -78,16 +84,27 @@ def explain(explanation: Explanation, *, who: Callable[[int | None], str],
                  met=params["met"])
     if key in ("rule.latest", "rule.source_priority", "rule.override"):
         values = {"level": params["level"], "source": source_label(params["source"]),
-                  "who": who(params.get("recorded_by_id")), "date": when(params.get("date"))}
+                  "date": when(params.get("date"))}
+        automatic = params.get("recorded_by_id") is None
+        if not automatic:
+            values["who"] = who(params.get("recorded_by_id"))
         if key == "rule.override":
-            sentence = _("Level %(level)d because %(who)s overrode it on %(date)s, giving the reason: "
-                         "“%(reason)s”.", reason=params.get("reason", ""), **values)
+            reason = params.get("reason", "")
+            sentence = (_("Level %(level)d because it was overridden on %(date)s, with the reason: “%(reason)s”.",
+                          reason=reason, **values) if automatic else
+                        _("Level %(level)d because %(who)s overrode it on %(date)s, with the reason: “%(reason)s”.",
+                          reason=reason, **values))
         elif key == "rule.latest":
-            sentence = _("Level %(level)d because the most recent evidence from an authorised source is a "
-                         "%(source)s by %(who)s on %(date)s.", **values)
+            sentence = (_("Level %(level)d because that is the most recent evidence from an authorised source: "
+                          "%(source)s, recorded automatically on %(date)s.", **values) if automatic else
+                        _("Level %(level)d because that is the most recent evidence from an authorised source: "
+                          "%(source)s, recorded by %(who)s on %(date)s.", **values))
         else:
-            sentence = _("Level %(level)d because a %(source)s ranks highest among the evidence; the most recent "
-                         "one is by %(who)s on %(date)s.", **values)
+            sentence = (_("Level %(level)d because it comes from the highest-ranking source with evidence "
+                          "(%(source)s): the most recent record, made automatically on %(date)s.", **values)
+                        if automatic else
+                        _("Level %(level)d because it comes from the highest-ranking source with evidence "
+                          "(%(source)s): the most recent record, made by %(who)s on %(date)s.", **values))
         extras = []
         if params.get("from_achieved"):
             extras.append(_("It was recorded as achieved, which the rule counts as level %(level)d.",
@@ -127,10 +144,10 @@ def describe_policy(parts: Iterable[Explanation]) -> list[str]:
 
 
 def person_names(users: Mapping[int, Any]) -> Callable[[int | None], str]:
-    """``who`` for ``explain``: a user's name, or "the system" for automatic records."""
+    """``who`` for ``explain`` and evidence lists: a user's name; records made by the app itself say so."""
     def who(user_id: int | None) -> str:
         if user_id is None:
-            return _("the system")
+            return _("recorded automatically")
         user = users.get(user_id)
         return user.full_name if user is not None else _("a former user")
     return who
@@ -138,4 +155,5 @@ def person_names(users: Mapping[int, Any]) -> Callable[[int | None], str]:
 
 def template_helpers() -> dict[str, Any]:
     """For the framework and profile blueprints' templates."""
-    return {"kind_label": kind_label, "source_label": source_label, "status_label": status_label}
+    return {"kind_label": kind_label, "source_label": source_label, "status_label": status_label,
+            "field_label": field_label}

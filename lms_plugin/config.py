@@ -45,5 +45,12 @@ def load_config(instance_path: Path) -> dict[str, Any]:
         "LOGIN_MAX_FAILURES": int(os.environ.get("LOGIN_MAX_FAILURES", "5")),
         "LOGIN_WINDOW_MINUTES": int(os.environ.get("LOGIN_WINDOW_MINUTES", "15")),
         "MENTOR_GRACE_DAYS": 14,
+        # Practice (issue 5): attached files, and the thresholds of the overdue and at-risk lists.
+        "PRACTICE_FILES_DIR": os.environ.get("PRACTICE_FILES_DIR") or str(instance_path / "practice_files"),
+        "PRACTICE_MAX_FILE_BYTES": 5 * 1024 * 1024,
+        "SIGNOFF_OVERDUE_DAYS": 7,
+        "AT_RISK_ELAPSED_SHARE": 0.6,
+        "AT_RISK_MIN_ACHIEVED": 3,
+        "ACCREDITATION_WARNING_DAYS": 60,
         "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
     }

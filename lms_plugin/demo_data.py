@@ -66,6 +66,7 @@ def load_demo(session: Session, today: dt.date, progress: Callable[[str], None] 
 
     progress("competency framework")
     framework = load_framework_definition(session, read_yaml("framework.yaml"))
+    _framework_policy(session, framework)
 
     progress("practice tasks")
     for raw in read_yaml("practice_tasks.yaml")["tasks"]:
@@ -131,6 +132,8 @@ def load_demo(session: Session, today: dt.date, progress: Callable[[str], None] 
 
     progress("demo activity")
     _demo_activity(session, users, record, today, report)
+    progress("practice workflow")
+    _practice_demo(session, users, today, report)
     session.flush()
     return report
 
@@ -188,6 +191,99 @@ def _demo_activity(session: Session, users: dict[str, User], record: InstrumentR
 _ENTRY_TEXT = "Atlikau užduotį „{task}“ prižiūrint mentoriui, laikydamasis(-i) nustatytos tvarkos."
 _REFLECTION = "Pavyko ramiai paaiškinti veiksmus; kitą kartą anksčiau pasitarsiu su pamainos vadovu."
 _NOT_YET_COMMENT = "Dar reikia savarankiškai atlikti visus procedūros žingsnius; pakartokime kitą savaitę."
+
+
+def _framework_policy(session: Session, framework: Any) -> None:
+    """The demo's proficiency rule: the highest-ranking source counts (an assessor's rating outranks a
+    mentor's sign-off, which outranks a screening test), and an "achieved" alone counts as guided practice."""
+    if framework.policy is not None:
+        return
+    from competency_framework.models import AggregationRule, RollupRule
+    from competency_framework.proficiency import DEFAULT_AUTHORISED, DEFAULT_SOURCE_PRIORITY
+    from lms_plugin.operations import framework as framework_ops
+
+    framework_ops.set_policy(session, None, framework, rule=AggregationRule.HIGHEST_SOURCE_PRIORITY,
+                             authorised_sources=DEFAULT_AUTHORISED, source_priority=DEFAULT_SOURCE_PRIORITY,
+                             achieved_level=2, rollup=RollupRule.NONE, rollup_min_children=1)
+
+
+def _practice_demo(session: Session, users: dict[str, User], today: dt.date, report: LoadReport) -> None:
+    """Requests, an observation, a correction, reviews, countersignatures and panel cases from
+    ``practice_demo.yaml``, through the same operations the mentors and assessors use. Runs once."""
+    from lms_plugin.models.practice import (
+        AreaJudgement,
+        CountersignDecision,
+        PanelCase,
+        PracticeReview,
+        Recommendation,
+        ReviewKind,
+        SignOffRequest,
+    )
+    from lms_plugin.operations import reviews
+
+    if session.scalar(select(func.count(PracticeReview.id))) or session.scalar(select(func.count(SignOffRequest.id))):
+        return
+    demo = read_yaml("practice_demo.yaml")
+    tasks = {task.code: task for task in session.scalars(select(PracticeTask))}
+    grace = 14
+
+    def entry_for(raw: dict[str, Any]) -> LogbookEntry:
+        cadet = users[raw["cadet"]]
+        return practice.add_logbook_entry(
+            session, cadet, task=tasks[raw["task"]], performed_on=today - dt.timedelta(days=raw["days_ago"]),
+            location=raw.get("location", ""), description=raw["description"], reflection=raw.get("reflection", ""),
+            today=today)
+
+    for raw in demo["requests"]:
+        entry = entry_for(raw)
+        practice.request_signoff(session, users[raw["cadet"]], entry, message=raw.get("message", ""), today=today,
+                                 at=utcnow() - dt.timedelta(days=raw["asked_days_ago"], hours=2))
+        report.count("sign-off requests")
+    for raw in demo["observations"]:
+        practice.record_observation(
+            session, users[raw["mentor"]], users[raw["cadet"]], task=tasks[raw["task"]],
+            observed_on=today - dt.timedelta(days=raw["days_ago"]), location=raw.get("location", ""),
+            description=raw["description"], outcome=SignOffOutcome(raw["outcome"]), comment=raw.get("comment", ""),
+            today=today)
+        report.count("observations")
+    for raw in demo["corrections"]:
+        mentor = users[raw["mentor"]]
+        first = practice.sign_off(session, mentor, entry_for(raw), outcome=SignOffOutcome(raw["first"]["outcome"]),
+                                  comment=raw["first"]["comment"], today=today)
+        practice.correct_signoff(session, mentor, first, outcome=SignOffOutcome(raw["corrected"]["outcome"]),
+                                 comment=raw["corrected"]["comment"], reason=raw["corrected"]["reason"], today=today)
+        report.count("corrections")
+    areas = reviews.practice_areas(session)
+
+    def judgements(raw: dict[str, Any]) -> dict[int, tuple[AreaJudgement, str]]:
+        chosen, comments = raw.get("judgements", {}), raw.get("comments", {})
+        return {area.id: (AreaJudgement(chosen.get(area.code, raw.get("default", "expected"))),
+                          comments.get(area.code, "")) for area in areas}
+
+    for raw in demo["reviews"]:
+        mentor, cadet, kind = users[raw["mentor"]], users[raw["cadet"]], ReviewKind(raw["kind"])
+        recommendation = Recommendation(raw["recommendation"]) if raw.get("recommendation") else None
+        review = reviews.record_review(session, mentor, cadet, kind=kind, judgements=judgements(raw),
+                                       summary=raw["summary"], recommendation=recommendation, today=today,
+                                       grace_days=grace)
+        report.count("reviews")
+        if raw.get("correction"):
+            fix = {**raw, **raw["correction"]}
+            review = reviews.record_review(session, mentor, cadet, kind=kind, judgements=judgements(fix),
+                                           summary=fix["summary"], recommendation=recommendation, today=today,
+                                           grace_days=grace, corrects=review, reason=fix["reason"])
+            report.count("corrections")
+        if raw.get("countersign"):
+            signed = raw["countersign"]
+            reviews.countersign(session, users[signed["by"]], review, decision=CountersignDecision(signed["decision"]),
+                                comment=signed.get("comment", ""))
+            report.count("countersignatures")
+        if raw.get("panel"):
+            panel = raw["panel"]
+            case = session.scalar(select(PanelCase).where(PanelCase.review_id == review.id))
+            reviews.decide_panel(session, users[panel["by"]], case, decision=Recommendation(panel["decision"]),
+                                 reasons=panel["reasons"], members=panel.get("members", ""))
+            report.count("panel decisions")
 
 
 def demo_logins(session: Session) -> list[tuple[str, str, str]]:

@@ -173,7 +173,8 @@ class PolicyForm(FlaskForm):
                       choices=[SelectChoice(rule.value, RULE_LABELS[rule]) for rule in AggregationRule],
                       validators=[InputRequired(_l("Choose a rule."))], invalid_choice_message=_l("Choose a rule."))
     authorised_sources = MultiCheckboxField(
-        _l("Authorised sources (for the most recent evidence rule)"), choices=_source_choices(),
+        _l("Authorised sources (for the most recent evidence rule)"),
+        choices=[choice for choice in _source_choices() if choice.value != EvidenceSource.OVERRIDE.value],
         description=_l("Only evidence from these sources counts; an override always counts."),
         invalid_choice_message=_l("Choose sources from the list."))
     priority = FieldList(SelectField(choices=[SelectChoice("", "–"), *_source_choices()], validators=[Optional()],

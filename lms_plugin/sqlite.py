@@ -25,4 +25,8 @@ def configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # IMMEDIATE: take the write lock when the transaction starts, waiting for it up to busy_timeout.
+        # A deferred transaction that reads and then writes fails at once with "database is locked"
+        # whenever another connection committed in between (WAL cannot upgrade a stale snapshot) --
+        # under a whole intake autosaving at once that is most requests (tests/benchmarks).
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

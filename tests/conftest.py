@@ -45,6 +45,8 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
         "SQLALCHEMY_DATABASE_URI": _test_database_url(tmp_path_factory),
         "SECRET_KEY": "test-secret-key",
         "LOGIN_MAX_FAILURES": 5,
+        # Messages built outside a request (operations, CLI) speak the default language: English in tests.
+        "BABEL_DEFAULT_LOCALE": "en",
     })
     with application.app_context():
         downgrade(revision="base")  # a reused PostgreSQL database starts empty too
@@ -146,7 +148,7 @@ def freeze_today(monkeypatch: pytest.MonkeyPatch) -> Callable[[dt.date], None]:
 
         monkeypatch.setattr(clock, "today", lambda: day)
         for module in ("lms_plugin.views.main", "lms_plugin.views.testing", "lms_plugin.views.practice",
-                       "lms_plugin.views.mentoring", "lms_plugin.views.reports"):
+                       "lms_plugin.views.mentoring", "lms_plugin.views.reports", "lms_plugin.views.units", "lms_plugin.views.progression", "lms_plugin.views.practice_helpers"):
             monkeypatch.setattr(f"{module}.today", lambda: day)
     return freeze
 

@@ -24,7 +24,9 @@ class InstrumentRecord(LocalisedMixin, Base):
     version: Mapped[int] = mapped_column(Integer)
     title_en: Mapped[str] = mapped_column(String(255))
     title_lt: Mapped[str] = mapped_column(String(255), default="")
-    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # Loaded only when read: the parsed instrument is cached per process (operations.assessments.instrument_of),
+    # so the hot autosave path never decodes the whole definition again.
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON, deferred=True)
 
 
 class TestAssignment(Base):

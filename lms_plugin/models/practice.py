@@ -34,7 +34,7 @@ class Placement(Base):
     # Reassigning ends this placement early and starts a new one that points back here.
     previous_id: Mapped[int | None] = mapped_column(ForeignKey("placements.id"))
     # Why the placement began (a reassignment's reason) or was ended early; empty otherwise.
-    change_reason: Mapped[str] = mapped_column(Text, default="")
+    change_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
     # The end date as first planned, kept when the placement is ended early.
     planned_ends_on: Mapped[dt.date | None] = mapped_column(Date)
     cadet: Mapped[User] = relationship(foreign_keys=[cadet_id])
@@ -112,7 +112,7 @@ class ChainedRecord:
 
     signer_role: Mapped[str] = mapped_column(String(16))
     signed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    correction_reason: Mapped[str] = mapped_column(Text, default="")
+    correction_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
     chain_seq: Mapped[int | None] = mapped_column(Integer)
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     record_hash: Mapped[str | None] = mapped_column(String(64))
@@ -290,10 +290,12 @@ class Countersignature(ChainedRecord, AppendOnly, Base):
 class PanelStatus(str, enum.Enum):
     OPEN = "open"
     DECIDED = "decided"
+    WITHDRAWN = "withdrawn"  # the assessor corrected the countersignature to agree before a decision
 
 
 class PanelCase(Base):
-    """Mentor and assessor disagree on a final review: the case goes to a review panel. Open → decided."""
+    """Mentor and assessor disagree on a final review: the case goes to a review panel.
+    Open → decided (by a panel decision) or withdrawn (the countersignature was corrected to agree)."""
 
     __tablename__ = "panel_cases"
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -175,14 +175,26 @@ def finish_expired_sittings(session: Session, actor: User, assignment: TestAssig
     require(actor, Capability.MANAGE_TESTS)
     now = now or utcnow()
     closed = 0
-    for sitting in session.scalars(select(Sitting).where(Sitting.assignment_id == assignment.id,
-                                                         Sitting.status == SittingStatus.IN_PROGRESS,
-                                                         Sitting.deadline_at < now)):
+    expired = session.scalars(select(Sitting).where(Sitting.assignment_id == assignment.id,
+                                                    Sitting.status == SittingStatus.IN_PROGRESS,
+                                                    Sitting.deadline_at < now)).all()
+    for sitting in expired:
         if finish_if_expired(session, sitting, now):
             closed += 1
     audit.record(session, actor, "psychometrics.expired_sittings_scored", assignment, closed=closed)
     session.flush()
     return closed
+
+
+def _require_open(sitting: Sitting, person: User, now: dt.datetime) -> None:
+    if sitting.person_id != person.id:
+        raise PermissionDenied(_l("This is not your test."))
+    if sitting.status is SittingStatus.SUBMITTED:
+        raise Conflict(_l("This test has already been submitted; answers can no longer change."))
+    if sitting.status is not SittingStatus.IN_PROGRESS:
+        raise Conflict(_l("Start the test first."))
+    if sitting.deadline_at is not None and now > sitting.deadline_at:
+        raise Conflict(_l("The time for this test is over. Your saved answers will be scored."))
 
 
 def save_answer(session: Session, person: User, sitting: Sitting, item_id: str, value: Any,
@@ -220,6 +232,10 @@ def move_to(session: Session, person: User, sitting: Sitting, position: int) -> 
     _require_open(sitting, person, utcnow())
     sitting.position = max(0, min(position, len(sitting.item_order) - 1))
     session.flush()
+
+
+def count_answers(session: Session, sitting: Sitting) -> int:
+    return session.scalar(select(func.count(Answer.id)).where(Answer.sitting_id == sitting.id)) or 0
 
 
 def answers_of(session: Session, sitting: Sitting) -> dict[str, str]:

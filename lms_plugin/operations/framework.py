@@ -23,6 +23,7 @@ from competency_framework import operations as domain
 from competency_framework.errors import FrameworkError, ReadOnlyFrameworkError
 from competency_framework.interchange import (
     Format,
+    Source,
     ImportReport,
     InterchangeError,
     Location,
@@ -374,7 +375,7 @@ def set_policy(session: Session, actor: User | None, framework: Framework, *, ru
 
 # --- exchange ----------------------------------------------------------------------------------
 
-def import_file(session: Session, actor: User | None, data: bytes, *, format: Format | str | None = None,
+def import_file(session: Session, actor: User | None, data: Source, *, format: Format | str | None = None,
                 scale_code: str | None = None, publish_it: bool = False, filename: str = "",
                 progress: Progress | None = None) -> ImportReport:
     """Import a file as a new draft version (and publish it, when asked). All or nothing.

@@ -256,19 +256,18 @@ class MentorLoad:
     mentor: User
     capacity: int
     expires_on: dt.date | None
+    on: dt.date
     current: int = 0
     upcoming: int = 0
     pending_requests: int = 0
 
     @property
-    def free(self) -> int:
-        return max(self.capacity - self.current, 0) if self.accredited else 0
+    def accredited(self) -> bool:
+        return self.expires_on is not None and self.on <= self.expires_on
 
     @property
-    def accredited(self) -> bool:
-        return self.expires_on is not None and self._today <= self.expires_on
-
-    _today: dt.date = dt.date.min
+    def free(self) -> int:
+        return max(self.capacity - self.current, 0) if self.accredited else 0
 
 
 @dataclass
@@ -302,8 +301,7 @@ def unit_loads(session: Session, on: dt.date) -> list[UnitLoad]:
         .where(User.role == Role.MENTOR, User.active.is_(True)).order_by(User.full_name)).all()
     loads: dict[int, MentorLoad] = {}
     for user, profile in mentors:
-        load = MentorLoad(mentor=user, capacity=profile.capacity, expires_on=profile.accreditation_expires_on)
-        load._today = on
+        load = MentorLoad(mentor=user, capacity=profile.capacity, expires_on=profile.accreditation_expires_on, on=on)
         loads[user.id] = load
         if user.unit_id in rows:
             rows[user.unit_id].mentors.append(load)

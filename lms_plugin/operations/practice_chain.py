@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Iterable, Union
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from competency_framework.base import utcnow
@@ -97,32 +97,40 @@ def compute_hash(record: SignedRecord) -> str:
 def seal(session: Session, record: SignedRecord) -> None:
     """Give a new record its place in the cadet's chain and its hashes, and insert it.
 
-    Refuses (``Conflict``) if another record for the same cadet took the place first.
+    Refuses (``Conflict``) if another record for the same cadet took the place first: the
+    chain's head moves only where its length is still the one read here.
     """
     if record.signed_at is None:
         record.signed_at = utcnow()
     record.correction_reason = record.correction_reason or ""
+    references = {SignOff: "entry_id", PracticeReview: "placement_id", Countersignature: "review_id",
+                  PanelDecision: "case_id"}[type(record)]
+    if getattr(record, references) is None or record.cadet_id is None or record.signer_id is None:
+        raise ValueError(f"set {references}, cadet_id and signer_id before sealing: the hash covers them")
     taken = _l("Another record for this cadet was being signed at the same moment. Reload the page and try again.")
-    head = session.scalar(select(PracticeChainHead).where(PracticeChainHead.cadet_id == record.cadet_id)
-                          .with_for_update())
-    if head is None:
-        head = PracticeChainHead(cadet_id=record.cadet_id, length=0, head_hash=GENESIS)
-        with write_once(session, taken):
-            session.add(head)
-            session.flush()
-    length = head.length
-    record.chain_seq, record.prev_hash = length + 1, head.head_hash
-    record.record_hash = compute_hash(record)
-    with write_once(session, taken):
-        moved = session.execute(
-            update(PracticeChainHead)
-            .where(PracticeChainHead.cadet_id == record.cadet_id, PracticeChainHead.length == length)
-            .values(length=length + 1, head_hash=record.record_hash, updated_at=utcnow())
-            .execution_options(synchronize_session="fetch"))
-        if moved.rowcount != 1:
-            raise Conflict(taken)
+    # Nothing is flushed until the record is complete: a half-built record must never reach the table.
+    with session.no_autoflush:
+        head = session.scalar(select(PracticeChainHead).where(PracticeChainHead.cadet_id == record.cadet_id)
+                              .with_for_update())
+        length, previous = (head.length, head.head_hash) if head is not None else (0, GENESIS)
+        record.chain_seq, record.prev_hash = length + 1, previous
+        record.record_hash = compute_hash(record)
         session.add(record)
-        session.flush()
+        # (cadet_id, chain_seq) is unique in each table and the head moves only from the length read
+        # above, so of two records sealed at once for one cadet, one fails here.
+        with write_once(session, taken):
+            if head is None:
+                session.execute(insert(PracticeChainHead).values(
+                    cadet_id=record.cadet_id, length=1, head_hash=record.record_hash, updated_at=utcnow()))
+            else:
+                moved = session.execute(
+                    update(PracticeChainHead)
+                    .where(PracticeChainHead.cadet_id == record.cadet_id, PracticeChainHead.length == length)
+                    .values(length=length + 1, head_hash=record.record_hash, updated_at=utcnow())
+                    .execution_options(synchronize_session="fetch"))
+                if moved.rowcount != 1:
+                    raise Conflict(taken)
+            session.flush()
 
 
 # --- verification ------------------------------------------------------------------------------
@@ -153,16 +161,18 @@ def label(record: SignedRecord) -> str:
 
 
 def chained_records(session: Session, cadet_id: int) -> list[SignedRecord]:
-    """Every signed record of a cadet, in chain order (unsealed ones last)."""
+    """Every signed record of a cadet as the database holds it now (never the session's cached copies),
+    in chain order, unsealed ones last."""
+    fresh = {"populate_existing": True}
     records: list[SignedRecord] = []
     records += session.scalars(select(SignOff).where(SignOff.cadet_id == cadet_id).options(
-        selectinload(SignOff.entry).selectinload(LogbookEntry.attachments))).all()
+        selectinload(SignOff.entry).selectinload(LogbookEntry.attachments)).execution_options(**fresh)).all()
     records += session.scalars(select(PracticeReview).where(PracticeReview.cadet_id == cadet_id)
-                               .options(selectinload(PracticeReview.judgements))).all()
+                               .options(selectinload(PracticeReview.judgements)).execution_options(**fresh)).all()
     records += session.scalars(select(Countersignature).where(Countersignature.cadet_id == cadet_id)
-                               .options(selectinload(Countersignature.review))).all()
+                               .options(selectinload(Countersignature.review)).execution_options(**fresh)).all()
     records += session.scalars(select(PanelDecision).where(PanelDecision.cadet_id == cadet_id)
-                               .options(selectinload(PanelDecision.case))).all()
+                               .options(selectinload(PanelDecision.case)).execution_options(**fresh)).all()
     return sorted(records, key=lambda r: (r.chain_seq is None, r.chain_seq or 0, KIND_OF[type(r)], r.id))
 
 
@@ -198,7 +208,7 @@ def verify_chain(session: Session, cadet_id: int, storage_dir: Path | None = Non
                 if not path.is_file() or _file_sha256(path) != attachment.sha256:
                     report.problems.append(ChainProblem(f"file #{attachment.id}", str(_l(
                         "the stored file is missing or differs from the one that was signed"))))
-    head = session.get(PracticeChainHead, cadet_id)
+    head = session.get(PracticeChainHead, cadet_id, populate_existing=True)
     head_length, head_hash = (head.length, head.head_hash) if head is not None else (0, GENESIS)
     if head_length != position or head_hash != previous:
         report.problems.append(ChainProblem("chain", str(_l(

@@ -20,8 +20,48 @@ document.addEventListener("DOMContentLoaded", function () {
       return response.json().then(function (body) { return {ok: response.ok, body: body}; });
     }).then(function (result) {
       status.textContent = result.ok ? status.dataset.saved : result.body.message;
+      if (result.body && result.body.submitted && result.body.results_url) {
+        window.location.assign(result.body.results_url);  // the time ran out: the saved answers were submitted
+      }
     }).catch(function () {
       status.textContent = status.dataset.failed;
     });
   });
+});
+
+// The time left in a sitting. The server enforces the limit; this only counts down what the page
+// was given, speaks at five and at one minute (a polite live region, not every second), and at zero
+// asks the server for the page again, which submits the answers saved in time.
+document.addEventListener("DOMContentLoaded", function () {
+  var box = document.querySelector("[data-deadline-seconds]");
+  if (!box) { return; }
+  var total = parseInt(box.dataset.deadlineSeconds, 10);
+  var started = Date.now();
+  var value = box.querySelector(".timer-value");
+  var announce = box.querySelector(".timer-announce");
+  var warned = {five: total <= 300, one: total <= 60};
+  var timer = null;
+  function text(seconds) {
+    if (seconds >= 3600) {
+      return box.dataset.formatHours.replace("{h}", String(Math.floor(seconds / 3600)))
+        .replace("{m}", String(Math.floor((seconds % 3600) / 60)));
+    }
+    var rest = seconds % 60;
+    return box.dataset.format.replace("{m}", String(Math.floor(seconds / 60)))
+      .replace("{s}", (rest < 10 ? "0" : "") + rest);
+  }
+  function tick() {
+    var left = Math.max(0, total - Math.floor((Date.now() - started) / 1000));
+    value.textContent = text(left);
+    if (left <= 300) { box.classList.add("low"); }
+    if (left <= 300 && !warned.five) { warned.five = true; announce.textContent = box.dataset.warn5; }
+    if (left <= 60 && !warned.one) { warned.one = true; announce.textContent = box.dataset.warn1; }
+    if (left === 0) {
+      clearInterval(timer);
+      announce.textContent = box.dataset.over;
+      window.setTimeout(function () { window.location.assign(box.dataset.expiredUrl); }, 2000);
+    }
+  }
+  timer = setInterval(tick, 1000);
+  tick();
 });

@@ -54,9 +54,14 @@ def safe_back() -> str:
 
 
 def register_views(app: Flask) -> None:
-    from lms_plugin.views import api, auth, courses, main, mentoring, practice, reports, testing
+    from lms_plugin.views import api, auth, courses, framework, main, mentoring, practice, profiles, reports, testing
+    from lms_plugin.views import progression, units
 
-    for module in (auth, main, testing, practice, mentoring, courses, reports, api):
+    from lms_plugin.views import psychology, testing_admin
+
+    for module in (auth, main, testing, testing_admin, psychology,
+                   practice, mentoring, courses, reports, framework, profiles, units,
+                   progression, api):
         app.register_blueprint(module.bp)
 
     @login_manager.user_loader

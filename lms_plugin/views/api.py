@@ -7,11 +7,12 @@ from typing import Any
 from flask import Blueprint, abort, jsonify, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
 from lms_plugin.extensions import db
 from lms_plugin.errors import OperationError
-from lms_plugin.models.assessments import Sitting
+from lms_plugin.models.assessments import Sitting, TestAssignment
 from lms_plugin.operations import assessments
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -34,7 +35,8 @@ def _json_body() -> dict[str, Any]:
 @bp.post("/sittings/<int:sitting_id>/answers")
 def save_answer(sitting_id: int) -> Response | tuple[Response, int]:
     """Save one answer as it is given: ``{"item_id": "SR01", "value": "4", "position": 3}``."""
-    sitting = db.session.get(Sitting, sitting_id)
+    sitting = db.session.get(Sitting, sitting_id,
+                             options=[joinedload(Sitting.assignment).joinedload(TestAssignment.instrument)])
     if sitting is None or sitting.person_id != current_user.id:
         abort(404)
     if assessments.finish_if_expired(db.session, sitting):
@@ -50,6 +52,6 @@ def save_answer(sitting_id: int) -> Response | tuple[Response, int]:
     position = body.get("position")
     if isinstance(position, int):
         assessments.move_to(db.session, current_user, sitting, position)
+    answered = assessments.count_answers(db.session, sitting)
     db.session.commit()
-    return jsonify(saved=True, item_id=answer.item_id, value=answer.value,
-                   answered=len(assessments.answers_of(db.session, sitting)))
+    return jsonify(saved=True, item_id=answer.item_id, value=answer.value, answered=answered)

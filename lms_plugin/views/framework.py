@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 from typing import Any, Callable
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -94,7 +94,7 @@ def _read_only_message(framework: Framework) -> str:
 def _refuse_read_only(framework: Framework) -> None:
     """A change posted to a published or archived version: 409 with the version page and why."""
     if not framework.is_editable:
-        abort(_version_page(framework, error=_read_only_message(framework), status=409))
+        abort(make_response(*_version_page(framework, error=_read_only_message(framework), status=409)))
 
 
 def _attempt(action: Callable[[], Any]) -> OperationError | None:
@@ -257,6 +257,9 @@ def discard(framework_id: int) -> Response | tuple[str, int]:
     require(current_user, Capability.MANAGE_FRAMEWORK)
     framework = _version(framework_id)
     _refuse_read_only(framework)
+    if request.form.get("confirm") != "yes":
+        return _version_page(framework, error=_("Tick the box to confirm that the draft and its changes are to be "
+                                                "deleted."), status=400)
     code, number = framework.code, framework.version
     return _action(framework, lambda: ops.discard(db.session, current_user, framework),
                    lambda: _("Draft version %(version)d of %(code)s discarded.", version=number, code=code),
@@ -273,14 +276,34 @@ def compare(framework_id: int) -> str:
     other = next((item for item in versions if item.id == other_id), None)
     if other is None and versions:
         other = next((item for item in versions if item.version < framework.version), versions[0])
-    diff = None
+    diff = old = new_ = None
+    requirements: list[RoleChanges] = []
     if other is not None:
         old, new_ = (other, framework) if other.version < framework.version else (framework, other)
         diff = domain.compare_versions(old, new_)
-    else:
-        old = new_ = None
+        requirements = _requirement_changes(old, new_)
     return render_template("framework_compare.html", framework=framework, versions=versions, other=other,
-                           old=old, new=new_, diff=diff)
+                           old=old, new=new_, diff=diff, requirements=requirements)
+
+
+RoleChanges = tuple[str, list[tuple[str, int | None, int | None]]]
+
+
+def _requirement_changes(old: Framework, new: Framework) -> list[RoleChanges]:
+    """Per role profile code: (competency code, level before, level after) where they differ."""
+    def levels(framework: Framework) -> dict[str, dict[str, int]]:
+        return {profile.code: {requirement.competency.code: requirement.level for requirement in profile.requirements}
+                for profile in framework.role_profiles}
+
+    before, after = levels(old), levels(new)
+    changes = []
+    for role in [*after, *(code for code in before if code not in after)]:
+        was, now = before.get(role, {}), after.get(role, {})
+        rows = [(code, was.get(code), now.get(code)) for code in sorted(set(was) | set(now))
+                if was.get(code) != now.get(code)]
+        if rows:
+            changes.append((role, rows))
+    return changes
 
 
 @bp.get("/<int:framework_id>/export/<fmt>")
@@ -333,7 +356,12 @@ def import_() -> str | Response | tuple[str, int]:
                 flash(warning, "warn")
             return redirect(url_for("framework.version", framework_id=report.framework.id))
     status = 400 if (problems or page_error or any(field.errors for field in form)) else 200
-    return render_template("framework_import.html", form=form, problems=problems, page_error=page_error), status
+    shown = {"sheet": any(location.sheet for location, _problem in problems),
+             "row": any(location.row is not None for location, _problem in problems),
+             "column": any(location.column for location, _problem in problems),
+             "path": any(location.path for location, _problem in problems)}
+    return render_template("framework_import.html", form=form, problems=problems, shown=shown,
+                           page_error=page_error), status
 
 
 # --- the tree ---------------------------------------------------------------------------------

@@ -193,8 +193,10 @@ def results(sitting_id: int) -> str:
         audit.record(db.session, current_user, "psychometrics.view_raw", sitting, person=sitting.person_id)
         db.session.commit()
     g.no_store = True
+    norm_group = next((result.norm_group for result in sitting.results if result.norm_group), None)
     return render_template("test_results.html", sitting=sitting, instrument=instrument, views=views, own=own,
-                           raw=raw, raw_answers=raw_answers, show_chart=own or raw, localise=localise)
+                           raw=raw, raw_answers=raw_answers, show_chart=own or raw, norm_group=norm_group,
+                           localise=localise)
 
 
 @bp.get("/sittings/<int:sitting_id>/chart.png")

@@ -43,6 +43,8 @@ def test_upgrade_builds_the_schema_from_zero_and_downgrades_cleanly(tmp_path):
     with sqlite3.connect(database) as connection:
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"users", "sittings", "signoffs", "evidence", "alembic_version"} <= tables
+    check = flask(database, "db", "check")  # the migrations describe exactly what the models declare
+    assert check.returncode == 0, check.stdout + check.stderr
     assert flask(database, "db", "downgrade", "base").returncode == 0
     with sqlite3.connect(database) as connection:
         left = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 23:48:09.955573
+Create Date: 2026-11-24 01:17:20.578078
 
 """
 from alembic import op
@@ -69,6 +69,19 @@ def upgrade():
     )
     with op.batch_alter_table('norm_observations', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_norm_observations_instrument_code'), ['instrument_code'], unique=False)
+
+    op.create_table('norm_sample_responses',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('instrument_code', sa.String(length=32), nullable=False),
+    sa.Column('instrument_version', sa.Integer(), nullable=False),
+    sa.Column('group', sa.String(length=64), nullable=False),
+    sa.Column('intake_year', sa.Integer(), nullable=True),
+    sa.Column('responses', sa.JSON(), nullable=False),
+    sa.Column('added_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_norm_sample_responses'))
+    )
+    with op.batch_alter_table('norm_sample_responses', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_norm_sample_responses_instrument_code'), ['instrument_code'], unique=False)
 
     op.create_table('practice_tasks',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -150,6 +163,8 @@ def upgrade():
     sa.Column('closes_at', sa.DateTime(), nullable=False),
     sa.Column('time_limit_minutes', sa.Integer(), nullable=True),
     sa.Column('randomise_items', sa.Boolean(), nullable=False),
+    sa.Column('retake_after_days', sa.Integer(), nullable=True),
+    sa.Column('norm_group', sa.String(length=64), server_default='cadets', nullable=False),
     sa.ForeignKeyConstraint(['cohort_id'], ['cohorts.id'], name=op.f('fk_test_assignments_cohort_id_cohorts')),
     sa.ForeignKeyConstraint(['instrument_id'], ['instruments.id'], name=op.f('fk_test_assignments_instrument_id_instruments')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_test_assignments'))
@@ -348,15 +363,28 @@ def upgrade():
     sa.Column('starts_on', sa.Date(), nullable=False),
     sa.Column('ends_on', sa.Date(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('previous_id', sa.Integer(), nullable=True),
+    sa.Column('change_reason', sa.Text(), server_default='', nullable=False),
+    sa.Column('planned_ends_on', sa.Date(), nullable=True),
     sa.ForeignKeyConstraint(['cadet_id'], ['users.id'], name=op.f('fk_placements_cadet_id_users')),
     sa.ForeignKeyConstraint(['mentor_id'], ['users.id'], name=op.f('fk_placements_mentor_id_users')),
+    sa.ForeignKeyConstraint(['previous_id'], ['placements.id'], name=op.f('fk_placements_previous_id_placements')),
     sa.ForeignKeyConstraint(['unit_id'], ['training_units.id'], name=op.f('fk_placements_unit_id_training_units')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_placements'))
     )
     with op.batch_alter_table('placements', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_placements_cadet_id'), ['cadet_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_placements_mentor_id'), ['mentor_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_placements_unit_id'), ['unit_id'], unique=False)
 
+    op.create_table('practice_chain_heads',
+    sa.Column('cadet_id', sa.Integer(), nullable=False),
+    sa.Column('length', sa.Integer(), nullable=False),
+    sa.Column('head_hash', sa.String(length=64), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['cadet_id'], ['users.id'], name=op.f('fk_practice_chain_heads_cadet_id_users')),
+    sa.PrimaryKeyConstraint('cadet_id', name=op.f('pk_practice_chain_heads'))
+    )
     op.create_table('practice_task_competencies',
     sa.Column('task_id', sa.Integer(), nullable=False),
     sa.Column('competency_id', sa.Integer(), nullable=False),
@@ -395,14 +423,20 @@ def upgrade():
     sa.Column('assignment_id', sa.Integer(), nullable=False),
     sa.Column('person_id', sa.Integer(), nullable=False),
     sa.Column('attempt', sa.Integer(), nullable=False),
-    sa.Column('status', sa.Enum('in_progress', 'submitted', name='sittingstatus', native_enum=False, length=16), nullable=False),
+    sa.Column('status', sa.Enum('not_started', 'in_progress', 'submitted', name='sittingstatus', native_enum=False, length=16), nullable=False),
     sa.Column('item_order', sa.JSON(), nullable=False),
     sa.Column('position', sa.Integer(), nullable=False),
     sa.Column('started_at', sa.DateTime(), nullable=False),
     sa.Column('deadline_at', sa.DateTime(), nullable=True),
     sa.Column('submitted_at', sa.DateTime(), nullable=True),
+    sa.Column('auto_submitted', sa.Boolean(), server_default=sa.false(), nullable=False),
+    sa.Column('reopened_from_id', sa.Integer(), nullable=True),
+    sa.Column('reopened_by_id', sa.Integer(), nullable=True),
+    sa.Column('reopen_reason', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['assignment_id'], ['test_assignments.id'], name=op.f('fk_sittings_assignment_id_test_assignments')),
     sa.ForeignKeyConstraint(['person_id'], ['users.id'], name=op.f('fk_sittings_person_id_users')),
+    sa.ForeignKeyConstraint(['reopened_by_id'], ['users.id'], name=op.f('fk_sittings_reopened_by_id_users')),
+    sa.ForeignKeyConstraint(['reopened_from_id'], ['sittings.id'], name=op.f('fk_sittings_reopened_from_id_sittings')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_sittings')),
     sa.UniqueConstraint('assignment_id', 'person_id', 'attempt', name=op.f('uq_sittings_assignment_id_person_id_attempt'))
     )
@@ -433,14 +467,44 @@ def upgrade():
     sa.Column('description', sa.Text(), nullable=False),
     sa.Column('reflection', sa.Text(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('recorded_by_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['cadet_id'], ['users.id'], name=op.f('fk_logbook_entries_cadet_id_users')),
     sa.ForeignKeyConstraint(['placement_id'], ['placements.id'], name=op.f('fk_logbook_entries_placement_id_placements')),
+    sa.ForeignKeyConstraint(['recorded_by_id'], ['users.id'], name=op.f('fk_logbook_entries_recorded_by_id_users')),
     sa.ForeignKeyConstraint(['task_id'], ['practice_tasks.id'], name=op.f('fk_logbook_entries_task_id_practice_tasks')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_logbook_entries'))
     )
     with op.batch_alter_table('logbook_entries', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_logbook_entries_cadet_id'), ['cadet_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_logbook_entries_placement_id'), ['placement_id'], unique=False)
+
+    op.create_table('practice_reviews',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('placement_id', sa.Integer(), nullable=False),
+    sa.Column('cadet_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.Enum('mid', 'final', name='reviewkind', native_enum=False, length=16), nullable=False),
+    sa.Column('signer_id', sa.Integer(), nullable=False),
+    sa.Column('summary', sa.Text(), nullable=False),
+    sa.Column('recommendation', sa.Enum('progress', 'not_ready', name='recommendation', native_enum=False, length=16), nullable=True),
+    sa.Column('corrects_id', sa.Integer(), nullable=True),
+    sa.Column('signer_role', sa.String(length=16), nullable=False),
+    sa.Column('signed_at', sa.DateTime(), nullable=False),
+    sa.Column('correction_reason', sa.Text(), server_default='', nullable=False),
+    sa.Column('chain_seq', sa.Integer(), nullable=True),
+    sa.Column('prev_hash', sa.String(length=64), nullable=True),
+    sa.Column('record_hash', sa.String(length=64), nullable=True),
+    sa.ForeignKeyConstraint(['cadet_id'], ['users.id'], name=op.f('fk_practice_reviews_cadet_id_users')),
+    sa.ForeignKeyConstraint(['corrects_id'], ['practice_reviews.id'], name=op.f('fk_practice_reviews_corrects_id_practice_reviews')),
+    sa.ForeignKeyConstraint(['placement_id'], ['placements.id'], name=op.f('fk_practice_reviews_placement_id_placements')),
+    sa.ForeignKeyConstraint(['signer_id'], ['users.id'], name=op.f('fk_practice_reviews_signer_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_practice_reviews')),
+    sa.UniqueConstraint('cadet_id', 'chain_seq', name=op.f('uq_practice_reviews_cadet_id_chain_seq')),
+    sa.UniqueConstraint('corrects_id', name=op.f('uq_practice_reviews_corrects_id'))
+    )
+    with op.batch_alter_table('practice_reviews', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_practice_reviews_cadet_id'), ['cadet_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_practice_reviews_placement_id'), ['placement_id'], unique=False)
+        batch_op.create_index('uq_practice_reviews_original', ['placement_id', 'kind'], unique=True, sqlite_where=sa.text('corrects_id IS NULL'), postgresql_where=sa.text('corrects_id IS NULL'))
 
     op.create_table('subscale_results',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -463,44 +527,218 @@ def upgrade():
     with op.batch_alter_table('subscale_results', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_subscale_results_sitting_id'), ['sitting_id'], unique=False)
 
+    op.create_table('countersignatures',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('review_id', sa.Integer(), nullable=False),
+    sa.Column('cadet_id', sa.Integer(), nullable=False),
+    sa.Column('signer_id', sa.Integer(), nullable=False),
+    sa.Column('decision', sa.Enum('agree', 'disagree', name='countersigndecision', native_enum=False, length=16), nullable=False),
+    sa.Column('comment', sa.Text(), nullable=False),
+    sa.Column('corrects_id', sa.Integer(), nullable=True),
+    sa.Column('signer_role', sa.String(length=16), nullable=False),
+    sa.Column('signed_at', sa.DateTime(), nullable=False),
+    sa.Column('correction_reason', sa.Text(), server_default='', nullable=False),
+    sa.Column('chain_seq', sa.Integer(), nullable=True),
+    sa.Column('prev_hash', sa.String(length=64), nullable=True),
+    sa.Column('record_hash', sa.String(length=64), nullable=True),
+    sa.ForeignKeyConstraint(['cadet_id'], ['users.id'], name=op.f('fk_countersignatures_cadet_id_users')),
+    sa.ForeignKeyConstraint(['corrects_id'], ['countersignatures.id'], name=op.f('fk_countersignatures_corrects_id_countersignatures')),
+    sa.ForeignKeyConstraint(['review_id'], ['practice_reviews.id'], name=op.f('fk_countersignatures_review_id_practice_reviews')),
+    sa.ForeignKeyConstraint(['signer_id'], ['users.id'], name=op.f('fk_countersignatures_signer_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_countersignatures')),
+    sa.UniqueConstraint('cadet_id', 'chain_seq', name=op.f('uq_countersignatures_cadet_id_chain_seq')),
+    sa.UniqueConstraint('corrects_id', name=op.f('uq_countersignatures_corrects_id'))
+    )
+    with op.batch_alter_table('countersignatures', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_countersignatures_cadet_id'), ['cadet_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_countersignatures_review_id'), ['review_id'], unique=False)
+        batch_op.create_index('uq_countersignatures_review_original', ['review_id'], unique=True, sqlite_where=sa.text('corrects_id IS NULL'), postgresql_where=sa.text('corrects_id IS NULL'))
+
+    op.create_table('logbook_attachments',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('entry_id', sa.Integer(), nullable=False),
+    sa.Column('cadet_id', sa.Integer(), nullable=False),
+    sa.Column('original_name', sa.String(length=255), nullable=False),
+    sa.Column('stored_name', sa.String(length=64), nullable=False),
+    sa.Column('content_type', sa.String(length=128), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('uploaded_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['cadet_id'], ['users.id'], name=op.f('fk_logbook_attachments_cadet_id_users')),
+    sa.ForeignKeyConstraint(['entry_id'], ['logbook_entries.id'], name=op.f('fk_logbook_attachments_entry_id_logbook_entries')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_logbook_attachments')),
+    sa.UniqueConstraint('stored_name', name=op.f('uq_logbook_attachments_stored_name'))
+    )
+    with op.batch_alter_table('logbook_attachments', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_logbook_attachments_cadet_id'), ['cadet_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_logbook_attachments_entry_id'), ['entry_id'], unique=False)
+
+    op.create_table('practice_review_judgements',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('review_id', sa.Integer(), nullable=False),
+    sa.Column('area_id', sa.Integer(), nullable=False),
+    sa.Column('area_code', sa.String(length=64), nullable=False),
+    sa.Column('sort_order', sa.Integer(), nullable=False),
+    sa.Column('judgement', sa.Enum('concern', 'expected', 'above', 'not_observed', name='areajudgement', native_enum=False, length=16), nullable=False),
+    sa.Column('comment', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['area_id'], ['competencies.id'], name=op.f('fk_practice_review_judgements_area_id_competencies')),
+    sa.ForeignKeyConstraint(['review_id'], ['practice_reviews.id'], name=op.f('fk_practice_review_judgements_review_id_practice_reviews')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_practice_review_judgements')),
+    sa.UniqueConstraint('review_id', 'area_id', name=op.f('uq_practice_review_judgements_review_id_area_id'))
+    )
+    with op.batch_alter_table('practice_review_judgements', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_practice_review_judgements_review_id'), ['review_id'], unique=False)
+
     op.create_table('signoffs',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('entry_id', sa.Integer(), nullable=False),
     sa.Column('cadet_id', sa.Integer(), nullable=False),
     sa.Column('task_id', sa.Integer(), nullable=False),
     sa.Column('signer_id', sa.Integer(), nullable=False),
-    sa.Column('signer_role', sa.String(length=16), nullable=False),
     sa.Column('outcome', sa.Enum('achieved', 'not_yet', name='signoffoutcome', native_enum=False, length=16), nullable=False),
     sa.Column('comment', sa.Text(), nullable=False),
-    sa.Column('signed_at', sa.DateTime(), nullable=False),
     sa.Column('corrects_id', sa.Integer(), nullable=True),
+    sa.Column('signer_role', sa.String(length=16), nullable=False),
+    sa.Column('signed_at', sa.DateTime(), nullable=False),
+    sa.Column('correction_reason', sa.Text(), server_default='', nullable=False),
+    sa.Column('chain_seq', sa.Integer(), nullable=True),
+    sa.Column('prev_hash', sa.String(length=64), nullable=True),
+    sa.Column('record_hash', sa.String(length=64), nullable=True),
     sa.ForeignKeyConstraint(['cadet_id'], ['users.id'], name=op.f('fk_signoffs_cadet_id_users')),
     sa.ForeignKeyConstraint(['corrects_id'], ['signoffs.id'], name=op.f('fk_signoffs_corrects_id_signoffs')),
     sa.ForeignKeyConstraint(['entry_id'], ['logbook_entries.id'], name=op.f('fk_signoffs_entry_id_logbook_entries')),
     sa.ForeignKeyConstraint(['signer_id'], ['users.id'], name=op.f('fk_signoffs_signer_id_users')),
     sa.ForeignKeyConstraint(['task_id'], ['practice_tasks.id'], name=op.f('fk_signoffs_task_id_practice_tasks')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_signoffs'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_signoffs')),
+    sa.UniqueConstraint('cadet_id', 'chain_seq', name=op.f('uq_signoffs_cadet_id_chain_seq')),
+    sa.UniqueConstraint('corrects_id', name=op.f('uq_signoffs_corrects_id'))
     )
     with op.batch_alter_table('signoffs', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_signoffs_cadet_id'), ['cadet_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_signoffs_entry_id'), ['entry_id'], unique=False)
         batch_op.create_index('uq_signoffs_entry_original', ['entry_id'], unique=True, sqlite_where=sa.text('corrects_id IS NULL'), postgresql_where=sa.text('corrects_id IS NULL'))
 
+    op.create_table('panel_cases',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('cadet_id', sa.Integer(), nullable=False),
+    sa.Column('review_id', sa.Integer(), nullable=False),
+    sa.Column('countersignature_id', sa.Integer(), nullable=False),
+    sa.Column('status', sa.Enum('open', 'decided', 'withdrawn', name='panelstatus', native_enum=False, length=16), nullable=False),
+    sa.Column('opened_at', sa.DateTime(), nullable=False),
+    sa.Column('decided_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['cadet_id'], ['users.id'], name=op.f('fk_panel_cases_cadet_id_users')),
+    sa.ForeignKeyConstraint(['countersignature_id'], ['countersignatures.id'], name=op.f('fk_panel_cases_countersignature_id_countersignatures')),
+    sa.ForeignKeyConstraint(['review_id'], ['practice_reviews.id'], name=op.f('fk_panel_cases_review_id_practice_reviews')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_panel_cases')),
+    sa.UniqueConstraint('review_id', name=op.f('uq_panel_cases_review_id'))
+    )
+    with op.batch_alter_table('panel_cases', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_panel_cases_cadet_id'), ['cadet_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_panel_cases_status'), ['status'], unique=False)
+
+    op.create_table('signoff_requests',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('entry_id', sa.Integer(), nullable=False),
+    sa.Column('cadet_id', sa.Integer(), nullable=False),
+    sa.Column('placement_id', sa.Integer(), nullable=False),
+    sa.Column('status', sa.Enum('pending', 'signed', 'withdrawn', name='requeststatus', native_enum=False, length=16), nullable=False),
+    sa.Column('message', sa.Text(), nullable=False),
+    sa.Column('requested_at', sa.DateTime(), nullable=False),
+    sa.Column('closed_at', sa.DateTime(), nullable=True),
+    sa.Column('signoff_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['cadet_id'], ['users.id'], name=op.f('fk_signoff_requests_cadet_id_users')),
+    sa.ForeignKeyConstraint(['entry_id'], ['logbook_entries.id'], name=op.f('fk_signoff_requests_entry_id_logbook_entries')),
+    sa.ForeignKeyConstraint(['placement_id'], ['placements.id'], name=op.f('fk_signoff_requests_placement_id_placements')),
+    sa.ForeignKeyConstraint(['signoff_id'], ['signoffs.id'], name=op.f('fk_signoff_requests_signoff_id_signoffs')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_signoff_requests')),
+    sa.UniqueConstraint('entry_id', name=op.f('uq_signoff_requests_entry_id'))
+    )
+    with op.batch_alter_table('signoff_requests', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_signoff_requests_cadet_id'), ['cadet_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_signoff_requests_placement_id'), ['placement_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_signoff_requests_status'), ['status'], unique=False)
+
+    op.create_table('panel_decisions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('cadet_id', sa.Integer(), nullable=False),
+    sa.Column('signer_id', sa.Integer(), nullable=False),
+    sa.Column('decision', sa.Enum('progress', 'not_ready', name='recommendation', native_enum=False, length=16), nullable=False),
+    sa.Column('reasons', sa.Text(), nullable=False),
+    sa.Column('members', sa.Text(), nullable=False),
+    sa.Column('corrects_id', sa.Integer(), nullable=True),
+    sa.Column('signer_role', sa.String(length=16), nullable=False),
+    sa.Column('signed_at', sa.DateTime(), nullable=False),
+    sa.Column('correction_reason', sa.Text(), server_default='', nullable=False),
+    sa.Column('chain_seq', sa.Integer(), nullable=True),
+    sa.Column('prev_hash', sa.String(length=64), nullable=True),
+    sa.Column('record_hash', sa.String(length=64), nullable=True),
+    sa.ForeignKeyConstraint(['cadet_id'], ['users.id'], name=op.f('fk_panel_decisions_cadet_id_users')),
+    sa.ForeignKeyConstraint(['case_id'], ['panel_cases.id'], name=op.f('fk_panel_decisions_case_id_panel_cases')),
+    sa.ForeignKeyConstraint(['corrects_id'], ['panel_decisions.id'], name=op.f('fk_panel_decisions_corrects_id_panel_decisions')),
+    sa.ForeignKeyConstraint(['signer_id'], ['users.id'], name=op.f('fk_panel_decisions_signer_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_panel_decisions')),
+    sa.UniqueConstraint('cadet_id', 'chain_seq', name=op.f('uq_panel_decisions_cadet_id_chain_seq')),
+    sa.UniqueConstraint('corrects_id', name=op.f('uq_panel_decisions_corrects_id'))
+    )
+    with op.batch_alter_table('panel_decisions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_panel_decisions_cadet_id'), ['cadet_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_panel_decisions_case_id'), ['case_id'], unique=False)
+        batch_op.create_index('uq_panel_decisions_case_original', ['case_id'], unique=True, sqlite_where=sa.text('corrects_id IS NULL'), postgresql_where=sa.text('corrects_id IS NULL'))
+
     # ### end Alembic commands ###
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('panel_decisions', schema=None) as batch_op:
+        batch_op.drop_index('uq_panel_decisions_case_original', sqlite_where=sa.text('corrects_id IS NULL'), postgresql_where=sa.text('corrects_id IS NULL'))
+        batch_op.drop_index(batch_op.f('ix_panel_decisions_case_id'))
+        batch_op.drop_index(batch_op.f('ix_panel_decisions_cadet_id'))
+
+    op.drop_table('panel_decisions')
+    with op.batch_alter_table('signoff_requests', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_signoff_requests_status'))
+        batch_op.drop_index(batch_op.f('ix_signoff_requests_placement_id'))
+        batch_op.drop_index(batch_op.f('ix_signoff_requests_cadet_id'))
+
+    op.drop_table('signoff_requests')
+    with op.batch_alter_table('panel_cases', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_panel_cases_status'))
+        batch_op.drop_index(batch_op.f('ix_panel_cases_cadet_id'))
+
+    op.drop_table('panel_cases')
     with op.batch_alter_table('signoffs', schema=None) as batch_op:
         batch_op.drop_index('uq_signoffs_entry_original', sqlite_where=sa.text('corrects_id IS NULL'), postgresql_where=sa.text('corrects_id IS NULL'))
         batch_op.drop_index(batch_op.f('ix_signoffs_entry_id'))
         batch_op.drop_index(batch_op.f('ix_signoffs_cadet_id'))
 
     op.drop_table('signoffs')
+    with op.batch_alter_table('practice_review_judgements', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_practice_review_judgements_review_id'))
+
+    op.drop_table('practice_review_judgements')
+    with op.batch_alter_table('logbook_attachments', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_logbook_attachments_entry_id'))
+        batch_op.drop_index(batch_op.f('ix_logbook_attachments_cadet_id'))
+
+    op.drop_table('logbook_attachments')
+    with op.batch_alter_table('countersignatures', schema=None) as batch_op:
+        batch_op.drop_index('uq_countersignatures_review_original', sqlite_where=sa.text('corrects_id IS NULL'), postgresql_where=sa.text('corrects_id IS NULL'))
+        batch_op.drop_index(batch_op.f('ix_countersignatures_review_id'))
+        batch_op.drop_index(batch_op.f('ix_countersignatures_cadet_id'))
+
+    op.drop_table('countersignatures')
     with op.batch_alter_table('subscale_results', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_subscale_results_sitting_id'))
 
     op.drop_table('subscale_results')
+    with op.batch_alter_table('practice_reviews', schema=None) as batch_op:
+        batch_op.drop_index('uq_practice_reviews_original', sqlite_where=sa.text('corrects_id IS NULL'), postgresql_where=sa.text('corrects_id IS NULL'))
+        batch_op.drop_index(batch_op.f('ix_practice_reviews_placement_id'))
+        batch_op.drop_index(batch_op.f('ix_practice_reviews_cadet_id'))
+
+    op.drop_table('practice_reviews')
     with op.batch_alter_table('logbook_entries', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_logbook_entries_placement_id'))
         batch_op.drop_index(batch_op.f('ix_logbook_entries_cadet_id'))
@@ -518,7 +756,9 @@ def downgrade():
     op.drop_table('role_requirements')
     op.drop_table('proficiency_policies')
     op.drop_table('practice_task_competencies')
+    op.drop_table('practice_chain_heads')
     with op.batch_alter_table('placements', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_placements_unit_id'))
         batch_op.drop_index(batch_op.f('ix_placements_mentor_id'))
         batch_op.drop_index(batch_op.f('ix_placements_cadet_id'))
 
@@ -573,6 +813,10 @@ def downgrade():
     op.drop_table('scales')
     op.drop_table('programmes')
     op.drop_table('practice_tasks')
+    with op.batch_alter_table('norm_sample_responses', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_norm_sample_responses_instrument_code'))
+
+    op.drop_table('norm_sample_responses')
     with op.batch_alter_table('norm_observations', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_norm_observations_instrument_code'))
 

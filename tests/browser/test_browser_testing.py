@@ -1,0 +1,79 @@
+"""Time left on a phone, spoken at five minutes; staff reopen an attempt with the keyboard; wide
+psychologist tables scroll inside their box instead of widening the page."""
+
+from __future__ import annotations
+
+import re
+from typing import Callable
+
+import pytest
+from playwright.sync_api import BrowserContext, expect
+
+from tests.browser.helpers import page_widths, sign_in
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"width": 375, "height": 740}
+
+
+def test_the_time_left_counts_down_and_is_announced_on_a_phone(new_context: Callable[..., BrowserContext]) -> None:
+    context = new_context(viewport=PHONE)
+    page = context.new_page()
+    page.clock.install()
+    sign_in(page, "cadet.02")
+    page.get_by_role("region", name="Assigned tests").get_by_role("link", name="Start", exact=True).click()
+    page.get_by_role("button", name="Start the test").click()
+    expect(page).to_have_url(re.compile(r"/sittings/\d+$"))
+
+    timer = page.get_by_role("timer")
+    expect(timer).to_have_text(re.compile(r"^1 h (29|30) min$"))  # the demo's 90-minute limit
+    assert page.locator(".timer-box").get_attribute("data-deadline-seconds")
+    width, inner = page_widths(page)
+    assert width <= inner, "the item page must not scroll sideways on a phone"
+
+    page.clock.run_for("30:00")
+    expect(timer).to_have_text(re.compile(r"^(59|60) min \d\d s$"))
+    announce = page.locator(".timer-announce")
+    expect(announce).to_have_attribute("aria-live", "polite")
+    expect(announce).to_have_text("")  # nothing is spoken every second
+    page.clock.run_for("55:30")
+    expect(announce).to_have_text("Five minutes left. Your answers are saved as you go.")
+    expect(page.locator(".timer-box")).to_have_class(re.compile(r"\blow\b"))
+
+
+def test_staff_reopen_an_attempt_with_the_keyboard(new_context: Callable[..., BrowserContext]) -> None:
+    page = new_context(viewport=PHONE).new_page()
+    sign_in(page, "psychologist")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Tests").click()
+    page.get_by_role("link", name=re.compile(r"^PKT v\d+$")).first.click()
+    expect(page.get_by_role("heading", name="Cadets and their attempts")).to_be_visible()
+    width, inner = page_widths(page)
+    assert width <= inner, "the attempts table scrolls inside its box, the page does not"
+
+    reopen = page.get_by_role("link", name=re.compile(r"^Reopen ")).first
+    name = reopen.inner_text().removeprefix("Reopen").strip()
+    reopen.focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name=re.compile(r"^Reopen the test for "))).to_be_visible()
+    page.get_by_label("Reason for reopening").focus()
+    page.keyboard.type("Interneto ryšio sutrikimas testo metu.")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    expect(page.get_by_text(re.compile(r"Attempt 2 is open for "))).to_be_visible()
+    expect(page.get_by_text("reopened, not started yet")).to_be_visible()
+    expect(page.get_by_text("Interneto ryšio sutrikimas testo metu.")).to_be_visible()
+    assert name
+
+
+def test_psychologist_tables_scroll_inside_their_box(new_context: Callable[..., BrowserContext]) -> None:
+    page = new_context(viewport=PHONE).new_page()
+    sign_in(page, "psychologist")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Psychology").click()
+    page.get_by_role("link", name="Item analysis", exact=True).first.click()
+    expect(page.get_by_role("heading", name="Reliability by subscale")).to_be_visible()
+    expect(page.get_by_role("heading", name="Differential item functioning (DIF) screen")).to_be_visible()
+    width, inner = page_widths(page)
+    assert width <= inner
+    page.get_by_label("People analysed").select_option("sample:cadets:2024")
+    page.get_by_role("button", name="Show").click()
+    expect(page.get_by_text(re.compile(r"^100 people: Norm sample: cadets, intake 2024\."))).to_be_visible()
