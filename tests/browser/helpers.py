@@ -19,6 +19,16 @@ def sign_in(page: Page, username: str, password: str = DEMO_PASSWORD) -> None:
 
 
 def page_widths(page: Page) -> tuple[int, int]:
-    """(scrollWidth, innerWidth) of the page, for an assertion that nothing overflows sideways."""
-    width, inner = page.evaluate("[document.scrollingElement.scrollWidth, window.innerWidth]")
+    """(scrollWidth, innerWidth) of the page, for an assertion that nothing overflows sideways.
+
+    Measured after the load event: before the stylesheet applies, a busy machine can lay
+    tables out unstyled and wider than the screen.
+    """
+    page.wait_for_load_state("load")
+    page.evaluate("document.fonts.ready.then(() => true)")
+    for _ in range(10):  # a persistent overflow still fails; a layout still settling gets 2 s
+        width, inner = page.evaluate("[document.scrollingElement.scrollWidth, window.innerWidth]")
+        if width <= inner:
+            break
+        page.wait_for_timeout(200)
     return int(width), int(inner)
