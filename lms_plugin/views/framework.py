@@ -97,6 +97,25 @@ def _refuse_read_only(framework: Framework) -> None:
         abort(make_response(*_version_page(framework, error=_read_only_message(framework), status=409)))
 
 
+def _draft_to_change(framework_id: int) -> Framework:
+    """The version a change is posted to, for a framework manager; read-only versions refuse it."""
+    require(current_user, Capability.MANAGE_FRAMEWORK)
+    framework = _version(framework_id)
+    _refuse_read_only(framework)
+    return framework
+
+
+def _draft_to_edit(framework_id: int) -> Framework | Response:
+    """For an edit form: a POST to a read-only version is refused; a GET is sent back to the version page."""
+    require(current_user, Capability.MANAGE_FRAMEWORK)
+    framework = _version(framework_id)
+    if request.method == "POST":
+        _refuse_read_only(framework)
+    elif not framework.is_editable:
+        return redirect(url_for("framework.version", framework_id=framework.id))
+    return framework
+
+
 def _attempt(action: Callable[[], Any]) -> OperationError | None:
     """Run an operation and commit; on a refusal roll back (nothing half-saved) and return it."""
     try:
@@ -190,12 +209,9 @@ def version(framework_id: int) -> tuple[str, int]:
 @bp.route("/<int:framework_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(framework_id: int) -> str | Response | tuple[str, int]:
-    require(current_user, Capability.MANAGE_FRAMEWORK)
-    framework = _version(framework_id)
-    if request.method == "POST":
-        _refuse_read_only(framework)
-    elif not framework.is_editable:
-        return redirect(url_for("framework.version", framework_id=framework.id))
+    framework = _draft_to_edit(framework_id)
+    if isinstance(framework, Response):
+        return framework
     form = FrameworkTextsForm(obj=framework if request.method == "GET" else None)
     form.scale.choices = _scale_choices()
     if request.method == "GET":
@@ -242,9 +258,7 @@ def new_draft(framework_id: int) -> Response | tuple[str, int]:
 @bp.post("/<int:framework_id>/publish")
 @login_required
 def publish(framework_id: int) -> Response | tuple[str, int]:
-    require(current_user, Capability.MANAGE_FRAMEWORK)
-    framework = _version(framework_id)
-    _refuse_read_only(framework)
+    framework = _draft_to_change(framework_id)
     return _action(framework, lambda: ops.publish(db.session, current_user, framework),
                    lambda: _("Version %(version)d published. Earlier evidence keeps pointing at the version it was "
                              "recorded against.", version=framework.version),
@@ -254,9 +268,7 @@ def publish(framework_id: int) -> Response | tuple[str, int]:
 @bp.post("/<int:framework_id>/discard")
 @login_required
 def discard(framework_id: int) -> Response | tuple[str, int]:
-    require(current_user, Capability.MANAGE_FRAMEWORK)
-    framework = _version(framework_id)
-    _refuse_read_only(framework)
+    framework = _draft_to_change(framework_id)
     if request.form.get("confirm") != "yes":
         return _version_page(framework, error=_("Tick the box to confirm that the draft and its changes are to be "
                                                 "deleted."), status=400)
@@ -382,12 +394,9 @@ def _parent_choices(framework: Framework, exclude: set[int] = frozenset()) -> li
 @bp.route("/<int:framework_id>/nodes/new", methods=["GET", "POST"])
 @login_required
 def add_node(framework_id: int) -> str | Response | tuple[str, int]:
-    require(current_user, Capability.MANAGE_FRAMEWORK)
-    framework = _version(framework_id)
-    if request.method == "POST":
-        _refuse_read_only(framework)
-    elif not framework.is_editable:
-        return redirect(url_for("framework.version", framework_id=framework.id))
+    framework = _draft_to_edit(framework_id)
+    if isinstance(framework, Response):
+        return framework
     form = NodeForm()
     form.parent.choices = _parent_choices(framework)
     if request.method == "GET":
@@ -567,9 +576,7 @@ def roles(framework_id: int) -> Response | tuple[str, int]:
 @bp.post("/<int:framework_id>/roles/new")
 @login_required
 def add_role(framework_id: int) -> Response | tuple[str, int]:
-    require(current_user, Capability.MANAGE_FRAMEWORK)
-    framework = _version(framework_id)
-    _refuse_read_only(framework)
+    framework = _draft_to_change(framework_id)
     form = RoleProfileForm()
     page_error = problem = None
     if form.validate_on_submit():
@@ -698,9 +705,7 @@ def scale(framework_id: int) -> Response | tuple[str, int]:
 @bp.post("/<int:framework_id>/scale/copy")
 @login_required
 def copy_scale(framework_id: int) -> Response | tuple[str, int]:
-    require(current_user, Capability.MANAGE_FRAMEWORK)
-    framework = _version(framework_id)
-    _refuse_read_only(framework)
+    framework = _draft_to_change(framework_id)
     form = ScaleCopyForm()
     page_error = problem = None
     if form.validate_on_submit():
