@@ -56,10 +56,22 @@ def expand_patterns(data: ArrayLike, weights: ArrayLike) -> FloatArray:
 
 
 def collapse_patterns(codes: IntArray, weights: FloatArray) -> tuple[IntArray, FloatArray]:
-    """Merge identical rows, summing their weights (likelihoods depend on the pattern only)."""
+    """Merge identical rows of category codes (−1 = missing), summing their weights.
+
+    Likelihoods depend on the pattern only. Rows come back in lexicographic order.
+    Each row is compared as one byte string (codes + 1 as big-endian 16-bit
+    integers, so byte order is numeric order): an order of magnitude faster than
+    ``np.unique(axis=0)``, which compares field by field.
+    """
     keep = weights > 0
     codes, weights = codes[keep], weights[keep]
-    unique, inverse = np.unique(codes, axis=0, return_inverse=True)
+    if codes.size and (codes.min() < -1 or codes.max() >= np.iinfo(np.uint16).max):
+        unique, inverse = np.unique(codes, axis=0, return_inverse=True)
+    else:
+        packed = np.ascontiguousarray(codes + 1, dtype=">u2")
+        rows = packed.view(np.dtype((np.void, packed.itemsize * packed.shape[1]))).reshape(-1)
+        _, first, inverse = np.unique(rows, return_index=True, return_inverse=True)
+        unique = codes[first]
     return unique, np.bincount(inverse.reshape(-1), weights=weights, minlength=unique.shape[0])
 
 
