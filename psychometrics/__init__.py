@@ -25,7 +25,17 @@ from psychometrics.instrument import (
     Subscale,
     load_instrument,
 )
-from psychometrics.norms import NormTable, StandardScores, band_for_t, build_norm_tables, classify, make_bands
+from psychometrics.norms import (
+    NormSummary,
+    NormTable,
+    StandardScores,
+    band_for_t,
+    build_norm_tables,
+    classify,
+    make_bands,
+    norms_document,
+    read_norms_document,
+)
 from psychometrics.scoring import SubscaleScore, score_instrument
 
 __all__ = [
@@ -35,6 +45,7 @@ __all__ = [
     "InvalidResponse",
     "Item",
     "ItemKind",
+    "NormSummary",
     "NormTable",
     "StandardScores",
     "Option",
@@ -45,5 +56,7 @@ __all__ = [
     "classify",
     "load_instrument",
     "make_bands",
+    "norms_document",
+    "read_norms_document",
     "score_instrument",
 ]

@@ -174,3 +174,91 @@ def band_for_t(t_score: float, bands: Sequence[Band]) -> Band:
 def describe(scores: Iterable[float]) -> dict[str, float]:
     values = np.asarray(list(scores), dtype=float)
     return {"n": float(values.size), "mean": float(values.mean()), "sd": float(values.std(ddof=1))}
+
+
+# --------------------------------------------------------------------------- norms for other systems
+
+NORMS_FORMAT = "officer-competence-norms/1"
+
+
+@dataclass(frozen=True)
+class NormSummary:
+    """Mean and SD of one subscale in one norm group: all a T-score (so a band) needs.
+
+    What travels to another system (the Open edX block) instead of a
+    :class:`NormTable`, which holds every person's score.
+    """
+
+    group: str
+    subscale: str
+    mean: float
+    sd: float
+    n: int
+
+    def t(self, score: float) -> float:
+        return 50.0 + 10.0 * (score - self.mean) / self.sd
+
+
+def norms_document(instrument_code: str, version: int, group: str,
+                   tables: Mapping[str, NormTable]) -> dict[str, Any]:
+    """A norm group as plain data (JSON) for another system: each subscale's mean, SD and size."""
+    return {
+        "format": NORMS_FORMAT,
+        "instrument": instrument_code,
+        "version": int(version),
+        "group": group,
+        "subscales": {code: {"mean": table.mean, "sd": table.sd, "n": table.n}
+                      for code, table in sorted(tables.items())},
+    }
+
+
+def read_norms_document(document: str | Mapping[str, Any], instrument_code: str, version: int,
+                        subscales: Iterable[str]) -> dict[str, NormSummary]:
+    """Check a :func:`norms_document` (or its JSON text) against an instrument and read it.
+
+    Errors name the field at fault. Norms of another instrument or another
+    version are refused: scores of a changed item set are not comparable.
+    """
+    import json  # only this reader parses text
+
+    if isinstance(document, str):
+        try:
+            document = json.loads(document)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    if not isinstance(document, Mapping):
+        raise ValueError("the norms must be a JSON object")
+    if document.get("format") != NORMS_FORMAT:
+        raise ValueError(f"format must be {NORMS_FORMAT!r}, not {document.get('format')!r}")
+    if document.get("instrument") != instrument_code:
+        raise ValueError(f"these norms are for instrument {document.get('instrument')!r}, not {instrument_code!r}")
+    if document.get("version") != version:
+        raise ValueError(f"these norms are for version {document.get('version')!r} of {instrument_code!r}, "
+                         f"not version {version}")
+    group = document.get("group")
+    if not isinstance(group, str) or not group.strip():
+        raise ValueError("group must be the norm group's name")
+    entries = document.get("subscales")
+    if not isinstance(entries, Mapping) or not entries:
+        raise ValueError("subscales must be an object with at least one subscale")
+    known = set(subscales)
+    summaries = {}
+    for code, entry in entries.items():
+        where = f"subscales.{code}"
+        if code not in known:
+            raise ValueError(f"{where}: {instrument_code!r} has no subscale {code!r}")
+        if not isinstance(entry, Mapping):
+            raise ValueError(f"{where} must be an object with mean, sd and n")
+        mean, sd, n = entry.get("mean"), entry.get("sd"), entry.get("n")
+        if not _is_number(mean):
+            raise ValueError(f"{where}.mean must be a number")
+        if not _is_number(sd) or sd <= 0:
+            raise ValueError(f"{where}.sd must be a positive number")
+        if not isinstance(n, int) or isinstance(n, bool) or n < 2:
+            raise ValueError(f"{where}.n must be a whole number of at least 2")
+        summaries[code] = NormSummary(group, code, float(mean), float(sd), n)
+    return summaries
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

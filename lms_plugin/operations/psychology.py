@@ -41,7 +41,15 @@ from lms_plugin.models.assessments import (
 from lms_plugin.models.people import Cohort, Role, User
 from lms_plugin.operations import audit
 from lms_plugin.operations.assessments import instrument_of, is_expired
-from psychometrics import Instrument, ItemKind, NormTable, band_for_t, build_norm_tables, score_instrument
+from psychometrics import (
+    Instrument,
+    ItemKind,
+    NormTable,
+    band_for_t,
+    build_norm_tables,
+    norms_document,
+    score_instrument,
+)
 from psychometrics.instrument import localise
 
 ALL = "all"
@@ -244,6 +252,21 @@ def norm_overview(session: Session, viewer: User, record: InstrumentRecord, lang
                                 table.n, table.mean, table.sd, cutoffs))
     audit.record(session, viewer, "psychometrics.norms_viewed", record, groups=len(tables))
     return rows
+
+
+def norms_for_lms(session: Session, viewer: User, record: InstrumentRecord, group: str) -> dict[str, Any] | None:
+    """One norm group as the JSON the Open edX block reads: each subscale's mean, SD and size.
+
+    Course authors paste it into the block's settings so that learners there get bands
+    against the same group; no person's score leaves. None for an unknown group.
+    """
+    require(viewer, Capability.VIEW_RAW_SCORES)
+    tables = norm_tables_by_group(session, record)
+    if group not in tables:
+        return None
+    label = next(choice.label for choice in norm_group_choices(session, record, tables) if choice.key == group)
+    audit.record(session, viewer, "psychometrics.norms_exported", record, group=group)
+    return norms_document(record.code, record.version, str(label), tables[group])
 
 
 # --------------------------------------------------------------------------- a cohort's results

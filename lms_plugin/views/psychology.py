@@ -5,8 +5,9 @@ scores, item analysis with its Excel export. Every page shows raw data, so every
 from __future__ import annotations
 
 import io
+import re
 
-from flask import Blueprint, g, render_template, request, send_file
+from flask import Blueprint, abort, g, jsonify, render_template, request, send_file
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -67,8 +68,27 @@ def norms(record_id: int) -> str:
     rows = psychology.norm_overview(db.session, current_user, record, language())
     db.session.commit()
     instrument = assessments.instrument_of(record)
-    return render_template("psychology_norms.html", record=record, rows=rows, instrument=instrument,
+    groups = list(dict.fromkeys((row.group, row.label) for row in rows))
+    return render_template("psychology_norms.html", record=record, rows=rows, instrument=instrument, groups=groups,
                            band_titles=[localise(b.title, language()) for b in instrument.bands if b.max_t is not None])
+
+
+@bp.get("/instruments/<int:record_id>/norms.json")
+@login_required
+def norms_for_lms(record_id: int) -> Response:
+    """A norm group's means and SDs for the Open edX block, as a download (``?group=<key>``)."""
+    _psychologist()
+    record = db.get_or_404(InstrumentRecord, record_id)
+    group = request.args.get("group", "")
+    document = psychology.norms_for_lms(db.session, current_user, record, group)
+    if document is None:
+        abort(404, _("There is no norm group %(group)s for this test.", group=group))
+    db.session.commit()  # the audit row
+    safe_group = re.sub(r"[^A-Za-z0-9_-]+", "-", group).strip("-")
+    response = jsonify(document)
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="norms-{record.code}-v{record.version}-{safe_group}.json"')
+    return response
 
 
 def _analysis(record_id: int, action: str) -> psychology.ItemAnalysis:

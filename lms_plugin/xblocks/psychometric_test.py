@@ -30,13 +30,24 @@ from xblock.utils.studio_editable import StudioEditableXBlockMixin
 from xblock.validation import ValidationMessage
 
 from fixtures import instrument_definition
-from psychometrics import Instrument, InstrumentDefinitionError, InvalidResponse, load_instrument, score_instrument
+from psychometrics import (
+    Instrument,
+    InstrumentDefinitionError,
+    InvalidResponse,
+    NormSummary,
+    band_for_t,
+    load_instrument,
+    read_norms_document,
+    score_instrument,
+)
 from psychometrics.instrument import localise
 
 log = logging.getLogger(__name__)
 loader = ResourceLoader(__name__)
 
 LANGUAGES = ("lt", "en")
+# The band scale learners see runs over T-scores 20–80 (three SD either side of the mean).
+_SCALE_LOW, _SCALE_HIGH = 20.0, 80.0
 DEFAULT_LANGUAGE = "lt"
 _INSTRUMENT_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 
@@ -78,6 +89,13 @@ MESSAGES: dict[str, dict[str, str]] = {
               "(0–100 %). Tai nėra pažymiai, jų negalima išlaikyti ar neišlaikyti.",
     },
     "percent": {"en": "{value}%", "lt": "{value} %"},
+    "bands_note": {
+        "en": "Each part is compared with {group} ({n} people): your band, and what it means for your "
+              "development. Bands are not marks and are not passed or failed.",
+        "lt": "Kiekviena dalis lyginama su grupe „{group}“ ({n} asm.): nurodoma jūsų sritis ir ką ji reiškia "
+              "jūsų tobulėjimui. Sritys nėra pažymiai, jų negalima išlaikyti ar neišlaikyti.",
+    },
+    "band": {"en": "Band: {band}", "lt": "Sritis: {band}"},
     "not_scored": {"en": "Not scored: too few answers ({answered} of {total}).",
                    "lt": "Neįvertinta: per mažai atsakymų ({answered} iš {total})."},
     "results_private": {
@@ -138,6 +156,11 @@ def shipped_instrument_names() -> list[str]:
         return []
 
 
+def read_norms(text: str, instrument: Instrument) -> dict[str, NormSummary]:
+    """Norms pasted into the block, checked against its instrument (ValueError names the field at fault)."""
+    return read_norms_document(text, instrument.code, instrument.version, [s.code for s in instrument.subscales])
+
+
 def _instrument_choices() -> list[dict[str, str]]:
     return [{"display_name": name, "value": name} for name in shipped_instrument_names()]
 
@@ -179,11 +202,23 @@ class PsychometricTestXBlock(StudioEditableXBlockMixin, XBlock):
     )
     show_feedback_to_learner = Boolean(
         display_name=_("Show results to the learner"),
-        help=_("After submitting, show learners their own result for each part of the test as a bar "
-               "(share of the possible range, 0–100 %). When off, learners only see that their answers were "
-               "submitted. Course staff never see trait scores in the gradebook either way."),
+        help=_("After submitting, show learners their own result for each part of the test: a band with "
+               "feedback against the norms below or, without norms, a bar (share of the possible range, "
+               "0–100 %). When off, learners only see that their answers were submitted. Course staff never "
+               "see trait scores in the gradebook either way."),
         scope=Scope.settings,
         default=True,
+    )
+
+    norms = String(
+        display_name=_("Norms"),
+        help=_("Optional. The norm file of this instrument that the Training Centre psychologist downloads "
+               "from the Norm groups page (JSON: each part's mean and SD in one norm group, no person's "
+               "score). With norms, learners see a band and feedback for each part; without, a bar of the "
+               "share of the possible range."),
+        scope=Scope.settings,
+        default="",
+        multiline_editor=True,
     )
 
     answers = Dict(
@@ -218,7 +253,7 @@ class PsychometricTestXBlock(StudioEditableXBlockMixin, XBlock):
         default={},
     )
 
-    editable_fields = ("display_name", "instrument", "language", "show_feedback_to_learner")
+    editable_fields = ("display_name", "instrument", "language", "show_feedback_to_learner", "norms")
 
     # --- helpers -------------------------------------------------------------------------------
 
@@ -244,6 +279,20 @@ class PsychometricTestXBlock(StudioEditableXBlockMixin, XBlock):
                 log.warning("Ignoring answer to %r: not valid for instrument %s v%s",
                             item_id, instrument.code, instrument.version)
         return valid
+
+    def norm_summaries(self, instrument: Instrument) -> dict[str, NormSummary]:
+        """The configured norms by subscale; empty when none are set or they do not fit the instrument.
+
+        Studio refuses norms that do not fit (see :meth:`validate_field_data`), so an error here
+        means the instrument changed under them: learners then get the bars, and the log says why.
+        """
+        if not self.norms.strip():
+            return {}
+        try:
+            return read_norms(self.norms, instrument)
+        except ValueError as exc:
+            log.warning("Psychometric test %s ignores its norms: %s", self.scope_ids.usage_id, exc)
+            return {}
 
     def _error(self, status: int, key: str, **params: Any) -> Response:
         """A JSON error: ``error`` is the text to show, ``code`` and ``params`` the message key and values."""
@@ -322,29 +371,53 @@ class PsychometricTestXBlock(StudioEditableXBlockMixin, XBlock):
         return fragment
 
     def _results_html(self, instrument: Instrument) -> str:
-        """The learner's results: per-subscale percent bars, or only a confirmation when results are hidden."""
+        """The learner's results: a band with feedback per subscale against the configured norms, or
+        percent bars without norms, or only a confirmation when results are hidden."""
         language = self.ui_language
+        norms = self.norm_summaries(instrument) if instrument.bands else {}
         rows = []
         if self.show_feedback_to_learner:
             for subscale in instrument.subscales:
                 score = self.subscale_scores.get(subscale.code)
                 if score is None:
                     continue
-                percent = round(score["percent"]) if score.get("scored") and score.get("percent") is not None else None
-                rows.append({
-                    "title": localise(subscale.title, language),
-                    "scored": percent is not None,
-                    "percent": percent,
-                    "percent_label": message("percent", language, value=percent) if percent is not None else "",
-                    "not_scored": message("not_scored", language, answered=score.get("n_answered", 0),
-                                          total=score.get("n_items", 0)),
-                })
+                scored = bool(score.get("scored")) and score.get("percent") is not None
+                row = {"title": localise(subscale.title, language), "scored": scored,
+                       "not_scored": message("not_scored", language, answered=score.get("n_answered", 0),
+                                             total=score.get("n_items", 0))}
+                norm = norms.get(subscale.code)
+                if scored and norm is not None and score.get("score") is not None:
+                    row.update(self._band_view(instrument, subscale.feedback, norm.t(float(score["score"]))))
+                elif scored:
+                    percent = round(score["percent"])
+                    row.update(percent=percent, percent_label=message("percent", language, value=percent))
+                rows.append(row)
+        summary = next(iter(norms.values()), None)
         return loader.render_django_template("static/html/results.html", {
             "show_scores": self.show_feedback_to_learner,
             "rows": rows,
-            "ui": {key: message(key, language) for key in (
-                "submitted", "results_heading", "bars_note", "results_private")},
+            "banded": bool(norms),
+            "note": (message("bands_note", language, group=summary.group, n=max(s.n for s in norms.values()))
+                     if summary else message("bars_note", language)),
+            "ui": {key: message(key, language) for key in ("submitted", "results_heading", "results_private")},
         })
+
+    def _band_view(self, instrument: Instrument, feedback: Mapping[str, Mapping[str, str]],
+                   t_score: float) -> dict[str, Any]:
+        """A band, its feedback and the band scale (T 20–80) with the learner's place on it."""
+        language = self.ui_language
+        band = band_for_t(t_score, instrument.bands)
+        segments, low = [], _SCALE_LOW
+        for each in instrument.bands:
+            high = min(each.max_t if each.max_t is not None else _SCALE_HIGH, _SCALE_HIGH)
+            segments.append({"code": each.code, "width": round(100 * (high - max(low, _SCALE_LOW))
+                                                               / (_SCALE_HIGH - _SCALE_LOW), 2),
+                             "current": each.code == band.code})
+            low = high
+        marker = round(100 * (min(max(t_score, _SCALE_LOW), _SCALE_HIGH) - _SCALE_LOW) / (_SCALE_HIGH - _SCALE_LOW), 1)
+        return {"band_code": band.code, "band_label": message("band", language, band=localise(band.title, language)),
+                "feedback": localise(feedback[band.code], language) if band.code in feedback else "",
+                "segments": segments, "marker": marker}
 
     # --- handlers ------------------------------------------------------------------------------
 
@@ -435,11 +508,18 @@ class PsychometricTestXBlock(StudioEditableXBlockMixin, XBlock):
     # --- Studio --------------------------------------------------------------------------------
 
     def validate_field_data(self, validation, data) -> None:
-        """Studio checks: the instrument must load and the language must be one we have."""
+        """Studio checks: the instrument must load, the norms (if any) must fit it, and the language must be
+        one we have."""
         try:
-            load_shipped_instrument(data.instrument)
+            instrument = load_shipped_instrument(data.instrument)
         except InstrumentUnavailable as exc:
             validation.add(ValidationMessage(ValidationMessage.ERROR, f"Instrument: {exc}."))
+            instrument = None
+        if instrument is not None and data.norms.strip():
+            try:
+                read_norms(data.norms, instrument)
+            except ValueError as exc:
+                validation.add(ValidationMessage(ValidationMessage.ERROR, f"Norms: {exc}."))
         if data.language not in LANGUAGES:
             validation.add(ValidationMessage(
                 ValidationMessage.ERROR, f"Language must be one of {', '.join(LANGUAGES)}, not {data.language!r}."))

@@ -77,3 +77,28 @@ def test_psychologist_tables_scroll_inside_their_box(new_context: Callable[..., 
     page.get_by_label("People analysed").select_option("sample:cadets:2024")
     page.get_by_role("button", name="Show").click()
     expect(page.get_by_text(re.compile(r"^100 people: Norm sample: cadets, intake 2024\."))).to_be_visible()
+
+
+def test_psychologist_downloads_norms_that_the_open_edx_block_accepts(
+        new_context: Callable[..., BrowserContext], tmp_path) -> None:
+    from lms_plugin.xblocks.psychometric_test import load_shipped_instrument, read_norms
+
+    page = new_context(viewport=PHONE).new_page()
+    sign_in(page, "psychologist")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Psychology").click()
+    page.get_by_role("link", name="Norm groups").first.click()
+    expect(page.get_by_role("heading", name="Norms for the test in Open edX")).to_be_visible()
+    width, inner = page_widths(page)
+    assert width <= inner
+    with page.expect_download() as started:
+        page.get_by_role("link", name="Norm sample: cadets (JSON)", exact=True).click()
+    download = started.value
+    assert download.failure() is None and download.suggested_filename.endswith("-sample-cadets.json")
+    saved = tmp_path / download.suggested_filename
+    download.save_as(saved)
+
+    load_shipped_instrument.cache_clear()
+    instrument = load_shipped_instrument("staff_competence")
+    norms = read_norms(saved.read_text(encoding="utf-8"), instrument)
+    assert set(norms) == {subscale.code for subscale in instrument.subscales}
+    assert all(summary.group == "Norm sample: cadets" and summary.n >= 100 for summary in norms.values())

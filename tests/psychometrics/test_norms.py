@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
 import pytest
 
+from psychometrics import norms
 from psychometrics.norms import NormTable, band_for_t, build_norm_tables, classify, make_bands
 
 
@@ -90,3 +92,46 @@ def test_classify_uses_the_group_norm():
     assert classify(3.9, cadet, bands).code == "strength"
     assert classify(3.9, officer, bands).code in ("typical", "development")
     assert math.isclose(cadet.t(cadet.mean), 50.0)
+
+
+# --------------------------------------------------------------------------- norms for other systems
+
+
+def _norm_document() -> dict:
+    tables = {"A": NormTable.from_scores("cadets", "A", [1.0, 2.0, 3.0, 4.0]),
+              "B": NormTable.from_scores("cadets", "B", [10.0, 14.0, 18.0])}
+    return norms.norms_document("inventory", 3, "Cadets", tables)
+
+
+def test_a_norms_document_round_trips_without_any_person_score():
+    document = _norm_document()
+    assert document["subscales"]["A"] == {"mean": 2.5, "sd": pytest.approx(1.2909944), "n": 4}
+    text = json.dumps(document)
+    summaries = norms.read_norms_document(text, "inventory", 3, ["A", "B", "C"])
+    assert summaries["B"] == norms.NormSummary("Cadets", "B", 14.0, 4.0, 3)
+    assert summaries["B"].t(18.0) == pytest.approx(60.0)
+    table = NormTable.from_scores("cadets", "B", [10.0, 14.0, 18.0])
+    assert summaries["B"].t(11.3) == pytest.approx(table.t(11.3), abs=1e-12)
+
+
+@pytest.mark.parametrize("change,message", [
+    (lambda d: "{not json", "not valid JSON (line 1, column 2"),
+    (lambda d: [1, 2], "the norms must be a JSON object"),
+    (lambda d: {**d, "format": "other/1"}, "format must be 'officer-competence-norms/1'"),
+    (lambda d: {**d, "instrument": "other"}, "these norms are for instrument 'other', not 'inventory'"),
+    (lambda d: {**d, "version": 2}, "these norms are for version 2 of 'inventory', not version 3"),
+    (lambda d: {**d, "group": " "}, "group must be the norm group's name"),
+    (lambda d: {**d, "subscales": {}}, "subscales must be an object with at least one subscale"),
+    (lambda d: {**d, "subscales": {"Z": {"mean": 1, "sd": 1, "n": 5}}}, "subscales.Z: 'inventory' has no subscale 'Z'"),
+    (lambda d: {**d, "subscales": {"A": 3}}, "subscales.A must be an object with mean, sd and n"),
+    (lambda d: {**d, "subscales": {"A": {"mean": "2", "sd": 1, "n": 5}}}, "subscales.A.mean must be a number"),
+    (lambda d: {**d, "subscales": {"A": {"mean": 2, "sd": 0, "n": 5}}}, "subscales.A.sd must be a positive number"),
+    (lambda d: {**d, "subscales": {"A": {"mean": 2, "sd": float("nan"), "n": 5}}},
+     "subscales.A.sd must be a positive number"),
+    (lambda d: {**d, "subscales": {"A": {"mean": 2, "sd": 1, "n": 1}}}, "subscales.A.n must be a whole number of at"),
+    (lambda d: {**d, "subscales": {"A": {"mean": 2, "sd": 1, "n": True}}}, "subscales.A.n must be a whole number"),
+])
+def test_a_bad_norms_document_is_refused_naming_the_field(change, message):
+    with pytest.raises(ValueError) as raised:
+        norms.read_norms_document(change(_norm_document()), "inventory", 3, ["A", "B"])
+    assert message in str(raised.value)

@@ -49,6 +49,8 @@ ROUTES = [
     Route("psychology.index", "GET", "/psychology/", RAW_PAGE),
     Route("psychology.cohort_results", "GET", "/psychology/assignments/{assignment}/results", RAW_PAGE),
     Route("psychology.norms", "GET", "/psychology/instruments/{record}/norms", RAW_PAGE),
+    Route("psychology.norms_for_lms", "GET", "/psychology/instruments/{record}/norms.json?group=sample:cadets",
+          RAW_PAGE),
     Route("psychology.item_analysis", "GET", "/psychology/instruments/{record}/items", RAW_PAGE),
     Route("psychology.item_analysis_export", "GET", "/psychology/instruments/{record}/items.xlsx", RAW_PAGE),
 ]

@@ -144,6 +144,41 @@ def test_the_norms_page_is_logged(client, login_as, database, demo):
     assert len(_audit(database, "psychometrics.norms_viewed")) == 1
 
 
+def test_norms_for_open_edx_hold_each_subscale_mean_and_sd_and_are_logged(client, login_as, database, demo):
+    record, _ = demo
+    login_as("psychologist")
+    html = client.get(f"/psychology/instruments/{record.id}/norms").get_data(as_text=True)
+    link = f"/psychology/instruments/{record.id}/norms.json?group=sample:cadets"
+    assert link in html
+    response = client.get(link)
+    assert response.status_code == 200
+    assert response.headers["Content-Disposition"] == (
+        f'attachment; filename="norms-{record.code}-v{record.version}-sample-cadets.json"')
+    document = response.get_json()
+    assert document["format"] == "officer-competence-norms/1"
+    assert (document["instrument"], document["version"]) == (record.code, record.version)
+    assert document["group"] == "Norm sample: cadets"
+    instrument = assessments.instrument_of(record)
+    assert set(document["subscales"]) == {subscale.code for subscale in instrument.subscales}
+    reference = assessments.norm_tables(database.session, record.code, "cadets")
+    for code, entry in document["subscales"].items():
+        assert entry["mean"] == pytest.approx(reference[code].mean, abs=1e-12)
+        assert entry["sd"] == pytest.approx(reference[code].sd, abs=1e-12)
+        assert entry["n"] == reference[code].n == NORM_SAMPLE_SIZE
+        assert set(entry) == {"mean", "sd", "n"}                # no person's score leaves
+    [entry] = _audit(database, "psychometrics.norms_exported")
+    assert entry.details == {"group": "sample:cadets"}
+
+
+def test_norms_for_an_unknown_group_are_not_found(client, login_as, database, demo):
+    record, _ = demo
+    login_as("psychologist")
+    response = client.get(f"/psychology/instruments/{record.id}/norms.json?group=sample:nobody")
+    assert response.status_code == 404
+    assert "There is no norm group sample:nobody for this test." in response.get_data(as_text=True)
+    assert not _audit(database, "psychometrics.norms_exported")
+
+
 def test_item_analysis_matches_the_library_on_the_same_answers(client, login_as, database, demo, user):
     record, _ = demo
     login_as("psychologist")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -10,7 +11,7 @@ from xblock.fields import Field, Scope
 from fixtures import instrument_definition
 from lms_plugin.xblocks import psychometric_test
 from lms_plugin.xblocks.psychometric_test import PsychometricTestXBlock
-from psychometrics import load_instrument, score_instrument
+from psychometrics import band_for_t, load_instrument, score_instrument
 
 from tests.xblocks.xblock_helpers import RecordingRuntime, call
 
@@ -39,6 +40,7 @@ EXPECTED_SCOPES = {
     "instrument": Scope.settings,
     "language": Scope.settings,
     "show_feedback_to_learner": Scope.settings,
+    "norms": Scope.settings,
     "answers": Scope.user_state,
     "position": Scope.user_state,
     "submitted": Scope.user_state,
@@ -279,6 +281,82 @@ def test_results_view_shows_percent_bars_per_subscale(runtime, mini_instrument):
         assert "http" not in html  # no external assets
 
 
+def mini_norms(**changes) -> str:
+    """Norms for the mini instrument in the file format the app's Norm groups page gives."""
+    document = {"format": "officer-competence-norms/1", "instrument": "MINI", "version": 1,
+                "group": "Norm sample: cadets",
+                "subscales": {"KN": {"mean": 0.5, "sd": 0.25, "n": 300}, "TW": {"mean": 3.0, "sd": 0.5, "n": 300}}}
+    document.update(changes)
+    return json.dumps(document)
+
+
+def test_with_norms_the_results_show_a_band_and_its_feedback_per_subscale(runtime, mini_instrument):
+    answers = {"k1": "b", "k2": "b", "t1": "4", "t2": "2", "t3": "5"}  # SJ left out: not scored
+    block = runtime.block(language="en", norms=mini_norms())
+    answer_all(block, answers)
+    status, body = call(block, "submit", {})
+    expected = score_instrument(mini_instrument, answers)
+    t_knowledge = 50 + 10 * (expected["KN"].score - 0.5) / 0.25        # half correct → T 50: typical
+    t_teamwork = 50 + 10 * (expected["TW"].score - 3.0) / 0.5          # mean 4.33 → T 76.7: strength
+    assert band_for_t(t_knowledge, mini_instrument.bands).code == "typical"
+    assert band_for_t(t_teamwork, mini_instrument.bands).code == "strength"
+
+    for html in (body["results_html"], runtime.block().student_view({}).content):
+        assert "Each part is compared with Norm sample: cadets (300 people)" in html
+        assert html.count("Band: Strength") == 1 and html.count("Band: Typical") == 1
+        assert "Colleagues can rely on you in a team." in html            # the subscale's own feedback
+        assert f'style="left: {round(100 * (t_knowledge - 20) / 60, 1)}%"' in html
+        assert f'style="left: {round(100 * (t_teamwork - 20) / 60, 1)}%"' in html
+        assert html.count("pt-band-current") == 2
+        assert "Not scored: too few answers (0 of 2)." in html
+        assert "pt-bar-fill" not in html and "%</span>" not in html      # no percent bars beside bands
+        assert 'class="pt-band-scale" aria-hidden="true"' in html         # the text says it all
+
+
+def test_a_subscale_without_norms_keeps_its_bar_and_lithuanian_says_bands(runtime, mini_instrument):
+    document = json.loads(mini_norms())
+    del document["subscales"]["KN"]
+    block = runtime.block(language="lt", norms=json.dumps(document))
+    answer_all(block)
+    call(block, "submit", {})
+    html = runtime.block().student_view({}).content
+    assert "Kiekviena dalis lyginama su grupe „Norm sample: cadets“ (300 asm.)" in html
+    assert "Sritis: Stiprioji pusė" in html and "Komandoje kolegos gali jumis pasikliauti." in html
+    assert html.count('class="pt-bar-fill"') == 2                         # KN and SJ: no norm, a bar
+
+
+def test_norms_that_no_longer_fit_fall_back_to_bars_and_are_logged(runtime, mini_instrument, caplog):
+    block = runtime.block(language="en", norms=mini_norms(version=7))
+    answer_all(block)
+    with caplog.at_level("WARNING"):
+        status, body = call(block, "submit", {})
+    assert status == 200
+    assert "Band:" not in body["results_html"] and body["results_html"].count('class="pt-bar-fill"') == 3
+    assert "these norms are for version 7 of 'MINI', not version 1" in caplog.text
+
+
+@pytest.mark.parametrize("norms,named", [
+    ("{not json", "not valid JSON"),
+    (mini_norms(instrument="OTHER"), "these norms are for instrument 'OTHER', not 'MINI'"),
+    (mini_norms(subscales={"XX": {"mean": 1, "sd": 1, "n": 9}}), "subscales.XX: 'MINI' has no subscale 'XX'"),
+    (mini_norms(subscales={"TW": {"mean": 3, "sd": -1, "n": 9}}), "subscales.TW.sd must be a positive number"),
+])
+def test_studio_refuses_norms_that_do_not_fit_naming_the_field(runtime, mini_instrument, norms, named):
+    block = runtime.block(instrument="mini")
+    status, body = call(block, "submit_studio_edits", {"values": {"norms": norms}, "defaults": []})
+    assert status == 400
+    texts = " ".join(message["text"] for message in body["error"]["messages"])
+    assert f"Norms: {named}" in texts
+    assert block.norms == ""
+
+
+def test_studio_accepts_norms_that_fit(runtime, mini_instrument):
+    block = runtime.block(instrument="mini")
+    status, body = call(block, "submit_studio_edits", {"values": {"norms": mini_norms()}, "defaults": []})
+    assert (status, body) == (200, {"result": "success"})
+    assert json.loads(block.norms)["group"] == "Norm sample: cadets"
+
+
 def test_results_can_be_withheld_from_the_learner(runtime):
     block = runtime.block(language="en", show_feedback_to_learner=False)
     answer_all(block)
@@ -333,8 +411,9 @@ def test_an_unavailable_instrument_is_explained_not_crashed(runtime, name):
 def test_studio_view_edits_the_settings_fields(runtime):
     block = runtime.block()
     html = block.studio_view({}).content
-    for name in ("display_name", "instrument", "language", "show_feedback_to_learner"):
+    for name in ("display_name", "instrument", "language", "show_feedback_to_learner", "norms"):
         assert f'data-field-name="{name}"' in html
+    assert re.search(r'<textarea[^>]*data-field-name="norms"', html)     # a JSON file is pasted, not typed
     for name in ("answers", "position", "submitted", "subscale_scores"):
         assert f'data-field-name="{name}"' not in html
     assert "Lietuvių" in html and "English" in html
