@@ -315,8 +315,10 @@ class CohortResults:
 
 
 def cohort_results(session: Session, viewer: User, assignment: TestAssignment, norm_key: str | None,
-                   language: str) -> CohortResults:
-    """Each cadet of the cohort: status, attempts and, for the latest submitted attempt, raw and standard scores."""
+                   language: str, action: str = "psychometrics.cohort_results_viewed") -> CohortResults:
+    """Each cadet of the cohort: status, attempts and, for the latest submitted attempt, raw and standard scores.
+
+    ``action`` names the audit entry (a page view, or an export)."""
     require(viewer, Capability.VIEW_RAW_SCORES)
     record = assignment.instrument
     instrument = instrument_of(record)
@@ -359,7 +361,7 @@ def cohort_results(session: Session, viewer: User, assignment: TestAssignment, n
             float(np.mean(values)) if values else None,
             float(np.std(values, ddof=1)) if len(values) > 1 else None))
     missing = tuple(s.code for s in instrument.subscales if s.code not in chosen)
-    audit.record(session, viewer, "psychometrics.cohort_results_viewed", assignment, norm_group=norm_key,
+    audit.record(session, viewer, action, assignment, norm_group=norm_key,
                  people=len(rows), with_results=sum(1 for row in rows if row.sitting is not None))
     return CohortResults(assignment, norm_key, choices, rows, summaries, missing)
 

@@ -92,10 +92,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "bands_note": {
         "en": "Each part is compared with {group} ({n} people): your band, and what it means for your "
               "development. Bands are not marks and are not passed or failed.",
-        "lt": "Kiekviena dalis lyginama su grupe „{group}“ ({n} asm.): nurodoma jūsų sritis ir ką ji reiškia "
-              "jūsų tobulėjimui. Sritys nėra pažymiai, jų negalima išlaikyti ar neišlaikyti.",
+        "lt": "Kiekviena dalis lyginama su grupe „{group}“ ({n} asm.): nurodomas jūsų lygis ir ką jis reiškia "
+              "jūsų tobulėjimui. Lygiai nėra pažymiai, jų negalima išlaikyti ar neišlaikyti.",
     },
-    "band": {"en": "Band: {band}", "lt": "Sritis: {band}"},
+    "band": {"en": "Band: {band}", "lt": "Lygis: {band}"},
     "not_scored": {"en": "Not scored: too few answers ({answered} of {total}).",
                    "lt": "Neįvertinta: per mažai atsakymų ({answered} iš {total})."},
     "results_private": {

@@ -102,3 +102,25 @@ def test_psychologist_downloads_norms_that_the_open_edx_block_accepts(
     norms = read_norms(saved.read_text(encoding="utf-8"), instrument)
     assert set(norms) == {subscale.code for subscale in instrument.subscales}
     assert all(summary.group == "Norm sample: cadets" and summary.n >= 100 for summary in norms.values())
+
+
+def test_psychologist_downloads_a_cohort_results_workbook_for_the_chosen_norm_group(
+        new_context: Callable[..., BrowserContext], tmp_path) -> None:
+    from openpyxl import load_workbook
+
+    page = new_context().new_page()
+    sign_in(page, "psychologist")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Psychology").click()
+    page.get_by_role("region", name="Results by cohort").get_by_role("link").first.click()
+    page.get_by_label("Compare with norm group").select_option("sample:cadets:2024")
+    page.get_by_role("button", name="Show").click()
+    with page.expect_download() as started:
+        page.get_by_role("link", name="Download as Excel").click()
+    download = started.value
+    assert download.failure() is None and download.suggested_filename.startswith("test-results-")
+    saved = tmp_path / download.suggested_filename
+    download.save_as(saved)
+    workbook = load_workbook(saved)
+    about = {row[0]: row[1] for row in workbook["About"].iter_rows(min_row=3, values_only=True) if row[0]}
+    assert about["Norm group"] == "Norm sample: cadets, intake 2024"
+    assert workbook["Results"].max_row > 1

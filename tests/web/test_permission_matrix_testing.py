@@ -48,6 +48,8 @@ ROUTES = [
           data={"reason": "Technical failure during the test."}),
     Route("psychology.index", "GET", "/psychology/", RAW_PAGE),
     Route("psychology.cohort_results", "GET", "/psychology/assignments/{assignment}/results", RAW_PAGE),
+    Route("psychology.cohort_results_export", "GET", "/psychology/assignments/{assignment}/results.xlsx",
+          RAW_PAGE),
     Route("psychology.norms", "GET", "/psychology/instruments/{record}/norms", RAW_PAGE),
     Route("psychology.norms_for_lms", "GET", "/psychology/instruments/{record}/norms.json?group=sample:cadets",
           RAW_PAGE),

@@ -4,9 +4,13 @@ of raw data is in the audit log; nobody else gets in."""
 
 from __future__ import annotations
 
+import csv
 import io
 import math
+import os
 import re
+import shutil
+import subprocess
 
 import numpy as np
 import pytest
@@ -142,6 +146,71 @@ def test_the_norms_page_is_logged(client, login_as, database, demo):
     assert "Norm sample: cadets, intake 2024" in html and "Cohort K-2026" in html
     assert "Highest score: Development need" in html
     assert len(_audit(database, "psychometrics.norms_viewed")) == 1
+
+
+def test_cohort_results_export_reads_back_against_the_chosen_norm_group(client, login_as, database, demo, user,
+                                                                       tmp_path):
+    record, assignment = demo
+    login_as("psychologist")
+    html = client.get(f"/psychology/assignments/{assignment.id}/results",
+                      query_string={"norm": "sample:cadets:2024"}).get_data(as_text=True)
+    link = f"/psychology/assignments/{assignment.id}/results.xlsx?norm=sample:cadets:2024"
+    assert link in html
+    response = client.get(link)
+    assert response.status_code == 200 and response.mimetype.endswith("spreadsheetml.sheet")
+    assert response.headers["Cache-Control"].startswith("no-store")
+    workbook = load_workbook(io.BytesIO(response.data))
+    assert workbook.sheetnames == ["Results", "Bands", "About"]
+
+    instrument = assessments.instrument_of(record)
+    expected = psychology.cohort_results(database.session, user("psychologist"), assignment, "sample:cadets:2024",
+                                         "en")
+    sheet = workbook["Results"]
+    header = [cell.value for cell in sheet[1]]
+    assert header == ["Cadet", "Username", "Status", "Attempts", "Subscale", "Score", "Raw", "Answered", "Items",
+                      "z", "T", "Percentile", "Stanine", "Band", "Band at submission"]
+    assert sheet.freeze_panes == "B2" and sheet.auto_filter.ref == f"A1:O{sheet.max_row}"
+    rows = list(sheet.iter_rows(min_row=2, values_only=True))
+    with_results = [row for row in expected.rows if row.sitting is not None]
+    assert len(rows) == len(with_results) * len(instrument.subscales)
+    titles = {s.code: s.title["en"] for s in instrument.subscales}
+    bands = {b.code: b.title["en"] for b in instrument.bands}
+    by_key = {(row[1], row[4]): row for row in rows}
+    for person_row in with_results:
+        for code, cell in person_row.cells.items():
+            got = by_key[(person_row.person.username, titles[code])]
+            assert got[0] == person_row.person.full_name and got[2] == "submitted"
+            assert got[5] == pytest.approx(cell.score) and got[10] == pytest.approx(cell.t)
+            assert got[11] == pytest.approx(cell.percentile) and got[12] == cell.stanine
+            assert got[13] == bands[cell.band] and got[14] == bands.get(cell.stored_band or "")
+
+    counts = list(workbook["Bands"].iter_rows(values_only=True))
+    assert counts[0] == ("Subscale", *bands.values(), "Not scored", "No result")
+    for code, line in zip(titles, counts[1:]):
+        cells = [row.cells[code] for row in with_results]
+        assert line[0] == titles[code]
+        assert list(line[1:4]) == [sum(1 for c in cells if c.band == band) for band in bands]
+        assert line[5] == len(expected.rows) - len(with_results)
+    [chart] = workbook["Bands"]._charts
+    assert chart.grouping == "stacked" and chart.type == "bar"
+    about = {row[0]: row[1] for row in workbook["About"].iter_rows(min_row=3, values_only=True) if row[0]}
+    assert about["Norm group"] == "Norm sample: cadets, intake 2024" and about["Cohort"] == assignment.cohort.code
+
+    entries = _audit(database, "psychometrics.cohort_results_exported")
+    assert [e.details["norm_group"] for e in entries] == ["sample:cadets:2024"]
+
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        if os.environ.get("CI"):
+            pytest.fail("LibreOffice is required in CI (.ci/run installs libreoffice-calc-nogui)")
+        pytest.skip("LibreOffice is not installed")
+    source = tmp_path / "results.xlsx"
+    source.write_bytes(response.data)
+    subprocess.run([soffice, "--headless", f"-env:UserInstallation=file://{tmp_path}/profile", "--convert-to",
+                    "csv:Text - txt - csv (StarCalc):44,34,76", "--outdir", str(tmp_path), str(source)],
+                   check=True, capture_output=True, timeout=180)
+    with open(tmp_path / "results.csv", encoding="utf-8") as handle:
+        assert [line[:2] for line in csv.reader(handle)][1:] == [[row[0], row[1]] for row in rows]
 
 
 def test_norms_for_open_edx_hold_each_subscale_mean_and_sd_and_are_logged(client, login_as, database, demo):

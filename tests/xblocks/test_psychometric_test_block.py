@@ -321,7 +321,7 @@ def test_a_subscale_without_norms_keeps_its_bar_and_lithuanian_says_bands(runtim
     call(block, "submit", {})
     html = runtime.block().student_view({}).content
     assert "Kiekviena dalis lyginama su grupe „Norm sample: cadets“ (300 asm.)" in html
-    assert "Sritis: Stiprioji pusė" in html and "Komandoje kolegos gali jumis pasikliauti." in html
+    assert "Lygis: Stiprioji pusė" in html and "Komandoje kolegos gali jumis pasikliauti." in html
     assert html.count('class="pt-bar-fill"') == 2                         # KN and SJ: no norm, a bar
 
 
