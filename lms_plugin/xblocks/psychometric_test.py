@@ -8,6 +8,9 @@ parsed by :func:`psychometrics.load_instrument`; answers are checked with
 
 The block keeps only the learner's own state (answers, position, submitted, scores).
 What reaches the gradebook is completion, never a trait score (see :meth:`submit`).
+Bands need a norm group: course authors paste the norm file the app's psychologist
+downloads (each subscale's mean and SD, :func:`psychometrics.norms_document`) into the
+block's settings; without one, learners see where they fall in the possible range.
 """
 
 from __future__ import annotations
@@ -46,10 +49,10 @@ log = logging.getLogger(__name__)
 loader = ResourceLoader(__name__)
 
 LANGUAGES = ("lt", "en")
-# The band scale learners see runs over T-scores 20–80 (three SD either side of the mean).
-_SCALE_LOW, _SCALE_HIGH = 20.0, 80.0
 DEFAULT_LANGUAGE = "lt"
 _INSTRUMENT_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+# The band scale learners see runs over T-scores 20–80 (three SD either side of the mean).
+_SCALE_LOW, _SCALE_HIGH = 20.0, 80.0
 
 
 def _(text: str) -> str:
