@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
+import pytest
+
 from tests.conftest import DEMO_PASSWORD, csrf_token
 
 ROLES = ("anonymous", "cadet", "other_cadet", "mentor", "unassigned_mentor", "admin", "assessor", "psychologist")
@@ -84,3 +86,25 @@ def post_without_token(client, route: Route, objects: dict[str, Any]) -> int:
         response = client.post(path, data=_fill(route.data or {}, objects))
     response.close()
     return response.status_code
+
+
+def matrix_tests(routes: list[Route]) -> tuple[Callable[..., None], Callable[..., None]]:
+    """The two tests each area's module runs over its ``ROUTES`` (and its ``objects`` fixture):
+    every role gets the expected status, and every POST without a CSRF token is refused.
+
+    A module takes them with
+    ``test_route_permission, test_every_form_post_without_csrf_token_is_rejected = matrix_tests(ROUTES)``.
+    """
+    def route_id(route: Route) -> str:
+        return f"{route.method} {route.endpoint}"
+
+    @pytest.mark.parametrize("role", ROLES)
+    @pytest.mark.parametrize("route", routes, ids=route_id)
+    def test_route_permission(client, objects, route: Route, role: str) -> None:
+        assert request_as(client, route, role, objects) == route.expected[role], (role, route.method, route.path)
+
+    @pytest.mark.parametrize("route", [r for r in routes if r.method == "POST"], ids=route_id)
+    def test_every_form_post_without_csrf_token_is_rejected(client, objects, route: Route) -> None:
+        assert post_without_token(client, route, objects) == 400
+
+    return test_route_permission, test_every_form_post_without_csrf_token_is_rejected

@@ -20,7 +20,7 @@ from lms_plugin.models.people import Cohort
 from lms_plugin.models.practice import PracticeTask
 from lms_plugin.operations import assessments, practice
 from tests.conftest import TEST_TODAY
-from tests.web.permissions import LOGIN, ROLES, Route, expect, post_without_token, request_as
+from tests.web.permissions import LOGIN, Route, expect, matrix_tests
 
 ROUTES = [
     Route("healthz", "GET", "/healthz", expect(200, 200, 200, 200, 200, 200)),
@@ -90,10 +90,7 @@ def objects(database, user) -> dict[str, Any]:
     }
 
 
-@pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.endpoint)
-def test_route_permission(client, objects, route: Route, role: str):
-    assert request_as(client, route, role, objects) == route.expected[role], (role, route.method, route.path)
+test_route_permission, test_every_form_post_without_csrf_token_is_rejected = matrix_tests(ROUTES)
 
 
 def test_every_route_is_in_the_matrix(app):
@@ -102,8 +99,3 @@ def test_every_route_is_in_the_matrix(app):
     for module in Path(__file__).parent.glob("test_permission_matrix*.py"):
         covered |= {route.endpoint for route in importlib.import_module(f"tests.web.{module.stem}").ROUTES}
     assert {rule.endpoint for rule in app.url_map.iter_rules()} == covered
-
-
-@pytest.mark.parametrize("route", [r for r in ROUTES if r.method == "POST"], ids=lambda r: r.endpoint)
-def test_every_form_post_without_csrf_token_is_rejected(client, objects, route: Route):
-    assert post_without_token(client, route, objects) == 400

@@ -20,7 +20,7 @@ from competency_framework.operations import current_framework, load_framework_de
 from competency_framework.tree import node_by_code
 from lms_plugin.models.people import Cohort, User
 from lms_plugin.operations import framework as ops
-from tests.web.permissions import LOGIN, ROLES, Route, expect, post_without_token, request_as
+from tests.web.permissions import LOGIN, Route, expect, matrix_tests
 
 STAFF_READ = expect(LOGIN, 403, 403, 403, 403, 200)
 ADMIN_PAGE = expect(LOGIN, 403, 403, 403, 403, 200, assessor=403, psychologist=403)
@@ -130,12 +130,4 @@ def objects(database) -> dict[str, Any]:
     return objects
 
 
-@pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize("route", ROUTES, ids=lambda r: f"{r.method} {r.endpoint}")
-def test_route_permission(client, objects, route: Route, role: str):
-    assert request_as(client, route, role, objects) == route.expected[role], (role, route.method, route.path)
-
-
-@pytest.mark.parametrize("route", [r for r in ROUTES if r.method == "POST"], ids=lambda r: r.endpoint)
-def test_every_form_post_without_csrf_token_is_rejected(client, objects, route: Route):
-    assert post_without_token(client, route, objects) == 400
+test_route_permission, test_every_form_post_without_csrf_token_is_rejected = matrix_tests(ROUTES)

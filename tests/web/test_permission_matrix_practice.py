@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.web.permissions import LOGIN, ROLES, Route, expect, post_without_token, request_as
+from tests.web.permissions import LOGIN, Route, expect, matrix_tests
 from tests.web.practice_objects import PDF_BYTES, build
 
 ADMIN_ONLY = expect(LOGIN, 403, 403, 403, 403, 200, assessor=403, psychologist=403)
@@ -87,12 +87,4 @@ def objects(app, database, user, tmp_path, monkeypatch) -> dict[str, Any]:
     return build(database.session, user, tmp_path)
 
 
-@pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize("route", ROUTES, ids=lambda r: f"{r.method} {r.endpoint}")
-def test_route_permission(client, objects, route: Route, role: str):
-    assert request_as(client, route, role, objects) == route.expected[role], (role, route.method, route.path)
-
-
-@pytest.mark.parametrize("route", [r for r in ROUTES if r.method == "POST"], ids=lambda r: r.endpoint)
-def test_every_form_post_without_csrf_token_is_rejected(client, objects, route: Route):
-    assert post_without_token(client, route, objects) == 400
+test_route_permission, test_every_form_post_without_csrf_token_is_rejected = matrix_tests(ROUTES)

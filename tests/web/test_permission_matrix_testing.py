@@ -18,7 +18,7 @@ from competency_framework.base import utcnow
 from lms_plugin.clock import SERVICE_TIMEZONE
 from lms_plugin.models.assessments import TestAssignment
 from lms_plugin.operations import assessments
-from tests.web.permissions import LOGIN, ROLES, Route, expect, post_without_token, request_as
+from tests.web.permissions import LOGIN, Route, expect, matrix_tests
 
 MANAGE_PAGE = expect(LOGIN, 403, 403, 403, 403, 200, assessor=403, psychologist=200)
 MANAGE_POST = expect(LOGIN, 403, 403, 403, 403, 302, assessor=403, psychologist=302)
@@ -71,12 +71,4 @@ def objects(database, user) -> dict[str, Any]:
             "cohort": cadet.cohort_id}
 
 
-@pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize("route", ROUTES, ids=lambda r: f"{r.method} {r.endpoint}")
-def test_route_permission(client, objects, route: Route, role: str):
-    assert request_as(client, route, role, objects) == route.expected[role], (role, route.method, route.path)
-
-
-@pytest.mark.parametrize("route", [r for r in ROUTES if r.method == "POST"], ids=lambda r: r.endpoint)
-def test_every_form_post_without_csrf_token_is_rejected(client, objects, route: Route):
-    assert post_without_token(client, route, objects) == 400
+test_route_permission, test_every_form_post_without_csrf_token_is_rejected = matrix_tests(ROUTES)
