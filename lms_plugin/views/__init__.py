@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Callable
 
 from flask import Flask, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale
@@ -51,6 +51,22 @@ def safe_back() -> str:
     if referrer.startswith(request.host_url):
         return referrer
     return url_for("main.dashboard")
+
+
+def attempt(action: Callable[[], Any]) -> OperationError | None:
+    """Run an operation and commit; on a refusal roll back (nothing half-saved) and return it.
+
+    A refusal for lack of permission (403) is raised instead, to the error page.
+    """
+    try:
+        action()
+        db.session.commit()
+        return None
+    except OperationError as problem:
+        db.session.rollback()
+        if problem.status_code == 403:
+            raise
+        return problem
 
 
 def register_views(app: Flask) -> None:

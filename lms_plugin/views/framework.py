@@ -57,7 +57,7 @@ from lms_plugin.forms_framework import (
     requirements_form,
 )
 from lms_plugin.operations import framework as ops
-from lms_plugin.views import language, localised
+from lms_plugin.views import attempt, language, localised
 
 bp = Blueprint("framework", __name__, url_prefix="/framework")
 bp.context_processor(template_helpers)
@@ -116,19 +116,6 @@ def _draft_to_edit(framework_id: int) -> Framework | Response:
     return framework
 
 
-def _attempt(action: Callable[[], Any]) -> OperationError | None:
-    """Run an operation and commit; on a refusal roll back (nothing half-saved) and return it."""
-    try:
-        action()
-        db.session.commit()
-        return None
-    except OperationError as problem:
-        db.session.rollback()
-        if problem.status_code == 403:
-            raise
-        return problem
-
-
 def _attach(form: Any, problem: OperationError, default: str | None = None) -> str | None:
     """Put a refusal next to its field; return it as a page-level message when no field fits."""
     target = getattr(form, problem.field or "", None) or (getattr(form, default, None) if default else None)
@@ -174,7 +161,7 @@ def new() -> str | Response | tuple[str, int]:
     page_error = problem = None
     if form.validate_on_submit():
         created: list[Framework] = []
-        problem = _attempt(lambda: created.append(ops.create_framework(
+        problem = attempt(lambda: created.append(ops.create_framework(
             db.session, current_user, code=form.code.data, title_en=form.title_en.data,
             title_lt=form.title_lt.data or "", description_en=form.description_en.data or "",
             description_lt=form.description_lt.data or "", scale=db.session.get(Scale, form.scale.data))))
@@ -218,7 +205,7 @@ def edit(framework_id: int) -> str | Response | tuple[str, int]:
         form.scale.data = framework.scale_id
     page_error = problem = None
     if form.validate_on_submit():
-        problem = _attempt(lambda: ops.edit_framework(
+        problem = attempt(lambda: ops.edit_framework(
             db.session, current_user, framework, title_en=form.title_en.data, title_lt=form.title_lt.data or "",
             description_en=form.description_en.data or "", description_lt=form.description_lt.data or "",
             scale=db.session.get(Scale, form.scale.data)))
@@ -235,7 +222,7 @@ def _action(framework: Framework, action: Callable[[], Any], success: Callable[[
     """A button that changes a version (new draft, publish, discard)."""
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    problem = _attempt(action)
+    problem = attempt(action)
     if problem is not None:
         return _version_page(_version(framework.id), error=str(problem.message), status=problem.status_code)
     flash(success(), "success")
@@ -405,7 +392,7 @@ def add_node(framework_id: int) -> str | Response | tuple[str, int]:
     page_error = problem = None
     if form.validate_on_submit():
         added: list[Competency] = []
-        problem = _attempt(lambda: added.append(ops.add_node(
+        problem = attempt(lambda: added.append(ops.add_node(
             db.session, current_user, framework, kind=NodeKind(form.kind.data), code=form.code.data,
             title_en=form.title_en.data, title_lt=form.title_lt.data or "",
             description_en=form.description_en.data or "", description_lt=form.description_lt.data or "",
@@ -459,7 +446,7 @@ def edit_node(node_id: int) -> Response | tuple[str, int]:
     form = NodeEditForm()
     page_error = problem = None
     if form.validate_on_submit():
-        problem = _attempt(lambda: ops.edit_node(
+        problem = attempt(lambda: ops.edit_node(
             db.session, current_user, item, kind=NodeKind(form.kind.data), code=form.code.data,
             title_en=form.title_en.data, title_lt=form.title_lt.data or "",
             description_en=form.description_en.data or "", description_lt=form.description_lt.data or ""))
@@ -481,7 +468,7 @@ def move_node(node_id: int) -> Response | tuple[str, int]:
     form.parent.choices = _parent_choices(item.framework, {item.id, *(other.id for other in descendants(item))})
     page_error = problem = None
     if form.validate_on_submit():
-        problem = _attempt(lambda: ops.move_node(
+        problem = attempt(lambda: ops.move_node(
             db.session, current_user, item, parent_id=form.parent.data or None,
             position=None if form.position.data is None else form.position.data - 1))
         if problem is None:
@@ -499,7 +486,7 @@ def _node_action(node_id: int, action: Callable[[Competency], Any], message: Cal
     _refuse_read_only(item.framework)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    problem = _attempt(lambda: action(item))
+    problem = attempt(lambda: action(item))
     if problem is not None:
         return _node_page(_node(node_id), page_error=str(problem.message), status=problem.status_code)
     flash(message(item), "success")
@@ -565,7 +552,7 @@ def roles(framework_id: int) -> Response | tuple[str, int]:
     cells = {profile.id: {node.code: (int(value) if (value := getattr(grid, f"r{profile.id}-c{node.id}").data)
                                       else None) for node in competencies} for profile in profiles}
     changed: list[int] = []
-    problem = _attempt(lambda: changed.append(ops.set_requirements(db.session, current_user, framework, cells)))
+    problem = attempt(lambda: changed.append(ops.set_requirements(db.session, current_user, framework, cells)))
     if problem is not None:
         return _roles_page(_version(framework_id), grid=grid, page_error=str(problem.message),
                            status=problem.status_code)
@@ -580,7 +567,7 @@ def add_role(framework_id: int) -> Response | tuple[str, int]:
     form = RoleProfileForm()
     page_error = problem = None
     if form.validate_on_submit():
-        problem = _attempt(lambda: ops.add_role_profile(db.session, current_user, framework, code=form.code.data,
+        problem = attempt(lambda: ops.add_role_profile(db.session, current_user, framework, code=form.code.data,
                                                         title_en=form.title_en.data,
                                                         title_lt=form.title_lt.data or ""))
         if problem is None:
@@ -601,7 +588,7 @@ def delete_role(role_id: int) -> Response | tuple[str, int]:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     code = profile.code
-    problem = _attempt(lambda: ops.delete_role_profile(db.session, current_user, profile))
+    problem = attempt(lambda: ops.delete_role_profile(db.session, current_user, profile))
     if problem is not None:
         return _roles_page(_version(framework.id), page_error=str(problem.message), status=problem.status_code)
     flash(_("Role profile %(code)s deleted from this draft.", code=code), "success")
@@ -639,7 +626,7 @@ def policy(framework_id: int) -> tuple[str, int] | Response:
             if len(set(ranked)) != len(ranked):
                 form.priority.errors = [_("Each source may appear only once in the ranking.")]
             else:
-                problem = _attempt(lambda: ops.set_policy(
+                problem = attempt(lambda: ops.set_policy(
                     db.session, current_user, framework, rule=AggregationRule(form.rule.data),
                     authorised_sources=form.authorised_sources.data or [], source_priority=ranked,
                     achieved_level=int(form.achieved_level.data) if form.achieved_level.data else None,
@@ -691,7 +678,7 @@ def scale(framework_id: int) -> Response | tuple[str, int]:
                    "descriptor_lt": entry.form.descriptor_lt.data or ""}
                   for position, entry in enumerate(
                       (entry for entry in form.levels if entry.form.code.data or entry.form.title_en.data), start=1)]
-        problem = _attempt(lambda: ops.update_scale(db.session, current_user, framework, title_en=form.title_en.data,
+        problem = attempt(lambda: ops.update_scale(db.session, current_user, framework, title_en=form.title_en.data,
                                                     title_lt=form.title_lt.data or "",
                                                     proficient_level=form.proficient_level.data, levels=levels))
         if problem is None:
@@ -709,7 +696,7 @@ def copy_scale(framework_id: int) -> Response | tuple[str, int]:
     form = ScaleCopyForm()
     page_error = problem = None
     if form.validate_on_submit():
-        problem = _attempt(lambda: ops.copy_scale(db.session, current_user, framework, code=form.code.data))
+        problem = attempt(lambda: ops.copy_scale(db.session, current_user, framework, code=form.code.data))
         if problem is None:
             flash(_("This draft now uses its own copy of the scale, %(code)s, which you can edit.",
                     code=form.code.data), "success")

@@ -39,7 +39,7 @@ from lms_plugin.operations import assessments, oversight, practice, reviews
 from lms_plugin.operations.organisation import placement_history
 from lms_plugin.operations.practice_chain import verify_chain
 from lms_plugin.views import language, localised, role_label
-from lms_plugin.views.practice_helpers import form_status, grace_days, setting, show_problem, visible_cadet
+from lms_plugin.views.practice_helpers import form_status, grace_days, setting, show_problem, visible_cadet, written
 
 bp = Blueprint("mentoring", __name__)
 
@@ -193,21 +193,19 @@ def new_observation(cadet_id: int) -> Response | tuple[str, int]:
         form.observed_on.data = today()
     if form.validate_on_submit():
         task = db.session.get(PracticeTask, form.task.data)
-        try:
+
+        def record() -> None:
             if task is None:
                 raise OperationError(_("Choose a task from the catalogue."), field="task")
             practice.record_observation(db.session, current_user, cadet, task=task,
                                         observed_on=form.observed_on.data, location=form.location.data or "",
                                         description=form.description.data, outcome=SignOffOutcome(form.outcome.data),
                                         comment=form.comment.data or "", today=today())
-            db.session.commit()
+
+        if written(form, "description", record):
+            assert task is not None
             flash(_("Observation signed: %(task)s for %(name)s.", task=task.code, name=cadet.full_name), "success")
             return redirect(url_for("mentoring.cadet", cadet_id=cadet.id))
-        except OperationError as problem:
-            db.session.rollback()
-            if problem.status_code == 403:
-                raise
-            show_problem(form, problem, "description")
     return render_template("mentor_observation.html", cadet=cadet, form=form), form_status(form)
 
 
@@ -337,18 +335,11 @@ def correct_signoff(signoff_id: int) -> Response | tuple[str, int]:
     form = CorrectSignOffForm()
     if request.method == "GET":
         form.outcome.data, form.comment.data = old.outcome.value, old.comment
-    if form.validate_on_submit():
-        try:
-            practice.correct_signoff(db.session, current_user, old, outcome=SignOffOutcome(form.outcome.data),
-                                     comment=form.comment.data or "", reason=form.reason.data, today=today())
-            db.session.commit()
-            flash(_("Correction signed. The earlier version stays on record."), "success")
-            return redirect(url_for("mentoring.cadet", cadet_id=cadet.id, _anchor=f"entry-{old.entry_id}"))
-        except OperationError as problem:
-            db.session.rollback()
-            if problem.status_code == 403:
-                raise
-            show_problem(form, problem, "reason")
+    if form.validate_on_submit() and written(form, "reason", lambda: practice.correct_signoff(
+            db.session, current_user, old, outcome=SignOffOutcome(form.outcome.data),
+            comment=form.comment.data or "", reason=form.reason.data, today=today())):
+        flash(_("Correction signed. The earlier version stays on record."), "success")
+        return redirect(url_for("mentoring.cadet", cadet_id=cadet.id, _anchor=f"entry-{old.entry_id}"))
     return render_template("correct_signoff.html", cadet=cadet, old=old, entry=old.entry, form=form), \
         form_status(form)
 

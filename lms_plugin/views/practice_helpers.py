@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from flask import abort, current_app
 from flask_login import current_user
@@ -14,6 +14,7 @@ from lms_plugin.clock import today
 from lms_plugin.errors import OperationError
 from lms_plugin.extensions import db
 from lms_plugin.models.people import Role, User
+from lms_plugin.views import attempt
 
 
 def grace_days() -> int:
@@ -48,6 +49,15 @@ def show_problem(form: FlaskForm, problem: OperationError, fallback: str) -> Non
     target = getattr(form, problem.field or "", None) or getattr(form, fallback)
     target.errors = [*(target.errors or []), str(problem.message)]
     form.refusal_status = problem.status_code
+
+
+def written(form: FlaskForm, fallback: str, action: Callable[[], Any]) -> bool:
+    """Run the form's operation and commit (:func:`~lms_plugin.views.attempt`); a refusal goes on
+    the form (:func:`show_problem`) and nothing is saved. True if it was written."""
+    problem = attempt(action)
+    if problem is not None:
+        show_problem(form, problem, fallback)
+    return problem is None
 
 
 def form_status(form: FlaskForm) -> int:

@@ -29,7 +29,6 @@ from lms_plugin import charts, charts_competency, clock
 from lms_plugin.auth.capabilities import Capability, has_capability
 from lms_plugin.auth.permissions import can_view_person, require
 from lms_plugin.competency_texts import describe_policy, explain, person_names, template_helpers
-from lms_plugin.errors import OperationError
 from lms_plugin.extensions import db
 from lms_plugin.forms_framework import RatingForm, level_choices
 from lms_plugin.models.people import Cohort, TrainingUnit, User
@@ -38,7 +37,7 @@ from lms_plugin.operations import audit
 from lms_plugin.operations import framework as ops
 from lms_plugin.reports.excel import timestamp, to_bytes
 from lms_plugin.reports.gaps import BelowRow, GapColumn, GapLabels, GapRow, gap_workbook
-from lms_plugin.views import language, local_time, localised
+from lms_plugin.views import attempt, language, local_time, localised
 
 bp = Blueprint("profiles", __name__)
 bp.context_processor(template_helpers)
@@ -195,14 +194,9 @@ def rate(person_id: int) -> Response | tuple[str, int]:
     if form.validate_on_submit():
         competency = db.session.get(Competency, form.competency.data)
         override = form.kind.data == "override"
-        try:
-            ops.rate(db.session, current_user, person, competency, level=form.level.data, note=form.note.data or "",
-                     override=override)
-            db.session.commit()
-        except OperationError as problem:
-            db.session.rollback()
-            if problem.status_code == 403:
-                raise
+        problem = attempt(lambda: ops.rate(db.session, current_user, person, competency, level=form.level.data,
+                                           note=form.note.data or "", override=override))
+        if problem is not None:
             target = getattr(form, problem.field or "", None) or form.level
             target.errors = [*target.errors, str(problem.message)]
             return _render_profile(_visible_person(person_id), form, problem.status_code)

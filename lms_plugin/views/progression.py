@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 
 from lms_plugin.auth.capabilities import Capability, has_capability
 from lms_plugin.clock import today
-from lms_plugin.errors import OperationError, PermissionDenied
+from lms_plugin.errors import PermissionDenied
 from lms_plugin.extensions import db
 from lms_plugin.forms_practice import CorrectCountersignForm, CorrectPanelDecisionForm, CountersignForm, PanelDecisionForm
 from lms_plugin.models.practice import (
@@ -25,7 +25,7 @@ from lms_plugin.models.practice import (
     Recommendation,
 )
 from lms_plugin.operations import oversight, reviews
-from lms_plugin.views.practice_helpers import form_status, setting, show_problem, visible_cadet
+from lms_plugin.views.practice_helpers import form_status, setting, visible_cadet, written
 
 bp = Blueprint("progression", __name__, url_prefix="/progression")
 
@@ -58,23 +58,16 @@ def countersign(review_id: int) -> Response | tuple[str, int]:
     form = CountersignForm()
     status = 400
     if form.validate_on_submit():
-        try:
-            signature = reviews.countersign(db.session, current_user, review,
-                                            decision=CountersignDecision(form.decision.data),
-                                            comment=form.comment.data or "")
-            db.session.commit()
-            if signature.decision is CountersignDecision.DISAGREE:
+        decision = CountersignDecision(form.decision.data)
+        if written(form, "comment", lambda: reviews.countersign(db.session, current_user, review, decision=decision,
+                                                                comment=form.comment.data or "")):
+            if decision is CountersignDecision.DISAGREE:
                 flash(_("Countersignature recorded: you disagree, so the case goes to the review panel."), "success")
             else:
                 flash(_("Countersigned: the progression decision for %(name)s is final.", name=cadet.full_name),
                       "success")
             return redirect(url_for("mentoring.review", review_id=review.id))
-        except OperationError as problem:
-            db.session.rollback()
-            if problem.status_code == 403:
-                raise
-            show_problem(form, problem, "comment")
-            status = problem.status_code
+        status = form_status(form)
     versions = _versions(PracticeReview, review)
     return render_template("review.html", cadet=cadet, versions=versions, latest=versions[-1],
                            kind_titles=KIND_TITLES, progression=reviews.progression_of(db.session, review),
@@ -98,19 +91,11 @@ def correct_countersignature(signature_id: int) -> Response | tuple[str, int]:
     form = CorrectCountersignForm()
     if request.method == "GET":
         form.decision.data, form.comment.data = old.decision.value, old.comment
-    if form.validate_on_submit():
-        try:
-            reviews.correct_countersignature(db.session, current_user, old,
-                                             decision=CountersignDecision(form.decision.data),
-                                             comment=form.comment.data or "", reason=form.reason.data)
-            db.session.commit()
-            flash(_("Correction signed. The earlier version stays on record."), "success")
-            return redirect(url_for("mentoring.review", review_id=old.review_id))
-        except OperationError as problem:
-            db.session.rollback()
-            if problem.status_code == 403:
-                raise
-            show_problem(form, problem, "reason")
+    if form.validate_on_submit() and written(form, "reason", lambda: reviews.correct_countersignature(
+            db.session, current_user, old, decision=CountersignDecision(form.decision.data),
+            comment=form.comment.data or "", reason=form.reason.data)):
+        flash(_("Correction signed. The earlier version stays on record."), "success")
+        return redirect(url_for("mentoring.review", review_id=old.review_id))
     return render_template("correct_countersignature.html", old=old, form=form,
                            cadet=old.review.cadet), form_status(form)
 
@@ -151,18 +136,12 @@ def decide(case_id: int) -> Response | tuple[str, int]:
     reviews.require_panel_member(db.session, current_user, case)
     form = PanelDecisionForm()
     if form.validate_on_submit():
-        try:
-            reviews.decide_panel(db.session, current_user, case, decision=Recommendation(form.decision.data),
-                                 reasons=form.reasons.data, members=form.members.data or "")
-            db.session.commit()
+        if written(form, "reasons", lambda: reviews.decide_panel(
+                db.session, current_user, case, decision=Recommendation(form.decision.data),
+                reasons=form.reasons.data, members=form.members.data or "")):
             flash(_("The panel's decision is recorded."), "success")
             return redirect(url_for("progression.panel_case", case_id=case.id))
-        except OperationError as problem:
-            db.session.rollback()
-            if problem.status_code == 403:
-                raise
-            show_problem(form, problem, "reasons")
-            return _render_case(case, form, problem.status_code)
+        return _render_case(case, form, form_status(form))
     return _render_case(case, form, 400)
 
 
@@ -177,19 +156,11 @@ def correct_decision(decision_id: int) -> Response | tuple[str, int]:
     form = CorrectPanelDecisionForm()
     if request.method == "GET":
         form.decision.data, form.reasons.data, form.members.data = old.decision.value, old.reasons, old.members
-    if form.validate_on_submit():
-        try:
-            reviews.correct_panel_decision(db.session, current_user, old, decision=Recommendation(form.decision.data),
-                                           reasons=form.reasons.data, members=form.members.data or "",
-                                           reason=form.reason.data)
-            db.session.commit()
-            flash(_("Correction signed. The earlier version stays on record."), "success")
-            return redirect(url_for("progression.panel_case", case_id=old.case_id))
-        except OperationError as problem:
-            db.session.rollback()
-            if problem.status_code == 403:
-                raise
-            show_problem(form, problem, "reason")
+    if form.validate_on_submit() and written(form, "reason", lambda: reviews.correct_panel_decision(
+            db.session, current_user, old, decision=Recommendation(form.decision.data), reasons=form.reasons.data,
+            members=form.members.data or "", reason=form.reason.data)):
+        flash(_("Correction signed. The earlier version stays on record."), "success")
+        return redirect(url_for("progression.panel_case", case_id=old.case_id))
     return render_template("correct_panel_decision.html", old=old, form=form), form_status(form)
 
 

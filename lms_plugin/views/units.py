@@ -23,7 +23,7 @@ from lms_plugin.models.people import Institution, Role, TrainingUnit, User
 from lms_plugin.models.practice import Placement
 from lms_plugin.operations import organisation
 from lms_plugin.views import localised
-from lms_plugin.views.practice_helpers import form_status, show_problem
+from lms_plugin.views.practice_helpers import form_status, show_problem, written
 
 bp = Blueprint("units", __name__, url_prefix="/units")
 
@@ -90,17 +90,12 @@ def edit_unit(unit_id: int) -> Response | tuple[str, int]:
     unit = db.get_or_404(TrainingUnit, unit_id)
     form = _unit_form(unit)
     del form.code  # a unit's code does not change
-    if form.validate_on_submit():
-        try:
-            organisation.update_unit(db.session, current_user, unit,
-                                     institution=db.session.get(Institution, form.institution.data) or abort(400),
-                                     **{name: getattr(form, name).data or "" for name in organisation.UNIT_FIELDS})
-            db.session.commit()
-            flash(_("Unit %(code)s saved.", code=unit.code), "success")
-            return redirect(url_for("units.index"))
-        except OperationError as problem:
-            db.session.rollback()
-            show_problem(form, problem, "name_en")
+    if form.validate_on_submit() and written(form, "name_en", lambda: organisation.update_unit(
+            db.session, current_user, unit,
+            institution=db.session.get(Institution, form.institution.data) or abort(400),
+            **{name: getattr(form, name).data or "" for name in organisation.UNIT_FIELDS})):
+        flash(_("Unit %(code)s saved.", code=unit.code), "success")
+        return redirect(url_for("units.index"))
     return render_template("unit_form.html", form=form, unit=unit), form_status(form)
 
 
@@ -128,18 +123,12 @@ def edit_mentor(user_id: int) -> Response | tuple[str, int]:
         form.unit.data = mentor.unit_id
         if profile is not None:
             form.capacity.data, form.accreditation_expires_on.data = profile.capacity, profile.accreditation_expires_on
-    if form.validate_on_submit():
-        try:
-            organisation.set_mentor_profile(db.session, mentor, capacity=form.capacity.data,
-                                            accreditation_expires_on=form.accreditation_expires_on.data,
-                                            actor=current_user,
-                                            home_unit=db.session.get(TrainingUnit, form.unit.data) or abort(400))
-            db.session.commit()
-            flash(_("Mentor %(name)s saved.", name=mentor.full_name), "success")
-            return redirect(url_for("units.mentors"))
-        except OperationError as problem:
-            db.session.rollback()
-            show_problem(form, problem, "capacity")
+    if form.validate_on_submit() and written(form, "capacity", lambda: organisation.set_mentor_profile(
+            db.session, mentor, capacity=form.capacity.data, actor=current_user,
+            accreditation_expires_on=form.accreditation_expires_on.data,
+            home_unit=db.session.get(TrainingUnit, form.unit.data) or abort(400))):
+        flash(_("Mentor %(name)s saved.", name=mentor.full_name), "success")
+        return redirect(url_for("units.mentors"))
     return render_template("mentor_form.html", form=form, mentor=mentor), form_status(form)
 
 
@@ -188,15 +177,11 @@ def new_placement() -> Response | tuple[str, int]:
         unit = db.session.get(TrainingUnit, form.unit.data)
         if cadet is None or mentor is None or unit is None:
             abort(400)
-        try:
-            organisation.create_placement(db.session, current_user, cadet=cadet, mentor=mentor, unit=unit,
-                                          starts_on=form.starts_on.data, ends_on=form.ends_on.data)
-            db.session.commit()
+        if written(form, "mentor", lambda: organisation.create_placement(
+                db.session, current_user, cadet=cadet, mentor=mentor, unit=unit,
+                starts_on=form.starts_on.data, ends_on=form.ends_on.data)):
             flash(_("%(cadet)s placed with %(mentor)s.", cadet=cadet.full_name, mentor=mentor.full_name), "success")
             return redirect(url_for("units.placements"))
-        except OperationError as problem:
-            db.session.rollback()
-            show_problem(form, problem, "mentor")
     return render_template("placement_form.html", form=form), form_status(form)
 
 
@@ -259,14 +244,10 @@ def end_placement(placement_id: int) -> Response | tuple[str, int]:
     reassign.process(formdata=None)
     reassign.mentor.choices, reassign.unit.choices = _mentor_choices(), _unit_choices()
     if form.validate_on_submit():
-        try:
-            organisation.end_placement_early(db.session, current_user, placement, last_day=form.last_day.data,
-                                             reason=form.reason.data, today=today())
-            db.session.commit()
+        if written(form, "last_day", lambda: organisation.end_placement_early(
+                db.session, current_user, placement, last_day=form.last_day.data, reason=form.reason.data,
+                today=today())):
             flash(_("The placement now ends on %(day)s.", day=placement.ends_on.isoformat()), "success")
             return redirect(url_for("units.placements"))
-        except OperationError as problem:
-            db.session.rollback()
-            show_problem(form, problem, "last_day")
-            return _render_change(placement, reassign, form, problem.status_code)
+        return _render_change(placement, reassign, form, form_status(form))
     return _render_change(placement, reassign, form, 400)
