@@ -8,7 +8,8 @@ import enum
 from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from competency_framework.base import AppendOnly, Base, LocalisedMixin, enum_column, utcnow
+from lms_plugin.core.base import AppendOnly, Base, LocalisedMixin, enum_column, utcnow
+from lms_plugin.core.people import User
 
 
 class FrameworkStatus(str, enum.Enum):
@@ -180,7 +181,7 @@ class ProficiencyPolicy(Base):
     rollup: Mapped[RollupRule] = mapped_column(enum_column(RollupRule, 32), default=RollupRule.NONE)
     rollup_min_children: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey(User.id))
 
     framework: Mapped[Framework] = relationship(back_populates="policy")
 
@@ -223,14 +224,14 @@ class Evidence(AppendOnly, Base):
     __tablename__ = "evidence"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey(User.id), index=True)
     competency_id: Mapped[int] = mapped_column(ForeignKey("competencies.id"), index=True)
     source: Mapped[EvidenceSource] = mapped_column(enum_column(EvidenceSource, 32))
     level: Mapped[int | None] = mapped_column(Integer)
     achieved: Mapped[bool | None]
     note: Mapped[str] = mapped_column(Text, default="")
     source_ref: Mapped[str] = mapped_column(String(128), default="")
-    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey(User.id))
     recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("evidence.id"), index=True)
     competency: Mapped[Competency] = relationship()

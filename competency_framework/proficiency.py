@@ -36,7 +36,6 @@ import numpy as np
 from sqlalchemy import Integer, String, case, func, select, type_coerce
 from sqlalchemy.orm import Session
 
-from competency_framework.base import utcnow
 from competency_framework.errors import FrameworkError
 from competency_framework.evidence import evidence_history
 from competency_framework.models import (
@@ -51,6 +50,7 @@ from competency_framework.models import (
 )
 from competency_framework.roles import requirement_levels, role_profile
 from competency_framework.tree import walk
+from lms_plugin.core.base import utcnow
 
 ALL_SOURCES: tuple[EvidenceSource, ...] = tuple(EvidenceSource)
 DEFAULT_SOURCE_PRIORITY: tuple[EvidenceSource, ...] = (

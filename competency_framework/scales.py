@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from competency_framework.errors import FrameworkError, ReadOnlyFrameworkError
-from competency_framework.models import Framework, FrameworkStatus, RoleRequirement, RoleProfile, Scale, ScaleLevel
+from competency_framework.models import Framework, FrameworkStatus, RoleProfile, RoleRequirement, Scale, ScaleLevel
 from competency_framework.texts import SHORT_TITLE_MAX, TEXT_MAX, check_code, check_length, clean_text, clean_title
 
 MIN_LEVELS = 2

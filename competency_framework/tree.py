@@ -14,7 +14,6 @@ from typing import Iterable, Iterator
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from competency_framework.base import Base, utcnow
 from competency_framework.errors import FrameworkError, ReadOnlyFrameworkError, TreeError
 from competency_framework.models import Competency, Framework, FrameworkStatus, NodeKind, Scale
 from competency_framework.texts import (
@@ -26,6 +25,7 @@ from competency_framework.texts import (
     clean_text,
     clean_title,
 )
+from lms_plugin.core.base import Base, utcnow
 
 ALLOWED_PARENTS: dict[NodeKind, frozenset[NodeKind | None]] = {
     NodeKind.AREA: frozenset({None, NodeKind.AREA}),

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from competency_framework.base import utcnow
 from competency_framework.errors import FrameworkError, TreeError
 from competency_framework.models import (
     Competency,
@@ -26,6 +25,7 @@ from competency_framework.models import (
     RoleRequirement,
 )
 from competency_framework.tree import ALLOWED_PARENTS, ensure_editable, referencing_rows, walk
+from lms_plugin.core.base import utcnow
 
 _NODE_FIELDS = ("kind", "code", "title_en", "title_lt", "description_en", "description_lt", "sort_order",
                 "retired", "retired_at")

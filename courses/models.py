@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy import JSON, Column, Float, ForeignKey, Integer, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from competency_framework.base import Base, LocalisedMixin, enum_column, utcnow
 from competency_framework.models import Competency
+from lms_plugin.core.base import Base, LocalisedMixin, enum_column, utcnow
+from lms_plugin.core.people import User
 
 
 class LessonKind(str, enum.Enum):
@@ -81,7 +82,7 @@ class LessonProgress(Base):
     __table_args__ = (UniqueConstraint("person_id", "lesson_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey(User.id), index=True)
     lesson_id: Mapped[int] = mapped_column(ForeignKey("lessons.id"), index=True)
     started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[dt.datetime | None]
@@ -97,7 +98,7 @@ class ModuleCompletion(Base):
     __table_args__ = (UniqueConstraint("person_id", "module_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey(User.id), index=True)
     module_id: Mapped[int] = mapped_column(ForeignKey("course_modules.id"))
     completed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     score: Mapped[float | None] = mapped_column(Float)

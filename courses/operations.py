@@ -14,10 +14,10 @@ from typing import Any, Callable, Mapping
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from competency_framework.base import utcnow
 from competency_framework.models import Framework
 from competency_framework.operations import competencies_by_code
 from courses.models import CourseModule, Lesson, LessonKind, LessonProgress, ModuleCompletion, Programme
+from lms_plugin.core.base import utcnow
 
 
 class CourseError(ValueError):

@@ -9,7 +9,7 @@ from flask import Flask, current_app, has_request_context, request, session
 from sqlalchemy import text
 
 from lms_plugin.extensions import babel, csrf, db, login_manager, migrate
-from lms_plugin.sqlite import configure_sqlite
+from lms_plugin.core.sqlite import configure_sqlite
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

@@ -16,13 +16,13 @@ from typing import Any, Callable
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from competency_framework.base import utcnow
 from competency_framework.operations import competencies_by_code, load_framework_definition
 from courses import operations as course_ops
 from courses.models import Lesson, LessonKind, Programme
 from fixtures import instrument_definition, read_yaml
+from lms_plugin.core.base import utcnow
+from lms_plugin.core.people import Cohort, Role, TrainingUnit, User
 from lms_plugin.models.assessments import InstrumentRecord, NormObservation, Sitting, TestAssignment
-from lms_plugin.models.people import Cohort, Role, TrainingUnit, User
 from lms_plugin.models.practice import LogbookEntry, Placement, PracticeTask, SignOffOutcome
 from lms_plugin.operations import assessments, organisation, practice
 from lms_plugin.operations.people import create_user

@@ -6,7 +6,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 
-from competency_framework.base import Base
+from lms_plugin.core.base import Base
 
 # Tables are declared on the domain packages' base; the extension shares its metadata.
 db = SQLAlchemy(metadata=Base.metadata)

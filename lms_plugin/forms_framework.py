@@ -9,8 +9,8 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
-    Form,
     FieldList,
+    Form,
     FormField,
     IntegerField,
     RadioField,

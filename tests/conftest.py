@@ -21,8 +21,8 @@ from flask_sqlalchemy.session import Session as FlaskSQLAlchemySession
 from sqlalchemy import select
 
 from lms_plugin import create_app
+from lms_plugin.core.people import User
 from lms_plugin.extensions import db
-from lms_plugin.models.people import User
 
 # The demo data is loaded as if today were this day, so every date in it is fixed for tests.
 TEST_TODAY = dt.date(2026, 11, 23)
@@ -144,7 +144,7 @@ def csrf_token(client: FlaskClient, path: str) -> str:
 def freeze_today(monkeypatch: pytest.MonkeyPatch) -> Callable[[dt.date], None]:
     """Make the service's calendar day a given date, wherever it is read."""
     def freeze(day: dt.date) -> None:
-        import lms_plugin.clock as clock
+        import lms_plugin.core.clock as clock
 
         monkeypatch.setattr(clock, "today", lambda: day)
         for module in ("lms_plugin.views.main", "lms_plugin.views.testing", "lms_plugin.views.practice",

@@ -18,7 +18,6 @@ from typing import Any, Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from competency_framework.base import utcnow
 from competency_framework.errors import FrameworkError
 from competency_framework.models import (
     Competency,
@@ -41,6 +40,7 @@ from competency_framework.texts import (
 )
 from competency_framework.tree import ALLOWED_PARENTS, MAX_DEPTH, walk
 from competency_framework.versioning import publish
+from lms_plugin.core.base import utcnow
 
 Progress = Callable[[int, int], None]
 

@@ -7,9 +7,9 @@ import datetime as dt
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from lms_plugin.auth.capabilities import Capability, has_capability
-from lms_plugin.errors import PermissionDenied
-from lms_plugin.models.people import User
+from lms_plugin.core.capabilities import Capability, has_capability
+from lms_plugin.core.errors import PermissionDenied
+from lms_plugin.core.people import User
 from lms_plugin.models.practice import Placement
 
 
@@ -35,11 +35,6 @@ def can_view_person(session: Session, viewer: User, person: User, on: dt.date, g
 def require_view_person(session: Session, viewer: User, person: User, on: dt.date, grace_days: int) -> None:
     if not can_view_person(session, viewer, person, on, grace_days):
         raise PermissionDenied("You may not see this person's records.")
-
-
-def require(user: User, capability: Capability) -> None:
-    if not has_capability(user, capability):
-        raise PermissionDenied(f"Missing capability {capability.value}.")
 
 
 def assigned_cadet_ids(session: Session, mentor: User, on: dt.date, grace_days: int) -> list[int]:

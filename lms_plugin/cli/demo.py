@@ -5,9 +5,9 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from lms_plugin.clock import today
-from lms_plugin.extensions import db
 from fixtures import read_yaml
+from lms_plugin.core.clock import today
+from lms_plugin.extensions import db
 
 demo_cli = AppGroup("demo", help="The demonstration data set.")
 

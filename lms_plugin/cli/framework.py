@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from competency_framework.errors import FrameworkError
 from competency_framework.interchange import Format, InterchangeError
 from competency_framework.models import Competency, Framework, FrameworkStatus
-from lms_plugin.errors import OperationError
+from lms_plugin.core.errors import OperationError
 from lms_plugin.extensions import db
 from lms_plugin.operations import framework as ops
 

@@ -20,7 +20,7 @@ practice_cli = AppGroup("practice", help="Practice records: the integrity check 
 @click.option("--files/--no-files", default=False, help="Hash the attached files on disk again too.")
 def verify(username: str | None, files: bool) -> None:
     """Recompute every cadet's hash chain of signed records; exit 1 if any chain is broken."""
-    from lms_plugin.models.people import User
+    from lms_plugin.core.people import User
     from lms_plugin.operations.practice_chain import verify_all
 
     cadet_ids = None

@@ -6,9 +6,9 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from lms_plugin.errors import OperationError
+from lms_plugin.core.errors import OperationError
+from lms_plugin.core.people import Cohort, Role, TrainingUnit
 from lms_plugin.extensions import db
-from lms_plugin.models.people import Cohort, Role, TrainingUnit
 from lms_plugin.operations.people import create_user
 
 users_cli = AppGroup("users", help="Manage accounts.")

@@ -2,6 +2,8 @@
 
 from competency_framework import models as _framework_models  # noqa: F401  (registers tables)
 from courses import models as _course_models  # noqa: F401
+from lms_plugin.core.audit import AuditEntry
+from lms_plugin.core.people import Cohort, Institution, Role, TrainingUnit, User
 from lms_plugin.models.assessments import (
     Answer,
     InstrumentRecord,
@@ -11,10 +13,10 @@ from lms_plugin.models.assessments import (
     SubscaleResult,
     TestAssignment,
 )
-from lms_plugin.models.audit import AuditEntry, LoginAttempt
-from lms_plugin.models.people import Cohort, Institution, MentorProfile, Role, TrainingUnit, User
+from lms_plugin.models.audit import LoginAttempt
 from lms_plugin.models.practice import (
     LogbookEntry,
+    MentorProfile,
     Placement,
     PracticeTask,
     SignOff,

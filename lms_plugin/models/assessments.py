@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from competency_framework.base import Base, LocalisedMixin, enum_column, utcnow
-from lms_plugin.models.people import Cohort, User
+from lms_plugin.core.base import Base, LocalisedMixin, enum_column, utcnow
+from lms_plugin.core.people import Cohort, User
 
 
 class InstrumentRecord(LocalisedMixin, Base):

@@ -6,17 +6,28 @@ import datetime as dt
 import enum
 
 from sqlalchemy import Column, Date, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
-from competency_framework.base import AppendOnly, Base, LocalisedMixin, enum_column, utcnow
 from competency_framework.models import Competency
-from lms_plugin.models.people import TrainingUnit, User
+from lms_plugin.core.base import AppendOnly, Base, LocalisedMixin, enum_column, utcnow
+from lms_plugin.core.people import TrainingUnit, User
 
 task_competencies = Table(
     "practice_task_competencies", Base.metadata,
     Column("task_id", ForeignKey("practice_tasks.id"), primary_key=True),
     Column("competency_id", ForeignKey("competencies.id"), primary_key=True),
 )
+
+
+class MentorProfile(Base):
+    """A mentor's capacity and accreditation; the person row itself lives in the core."""
+
+    __tablename__ = "mentor_profiles"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey(User.id), primary_key=True)
+    capacity: Mapped[int] = mapped_column(Integer, default=2)
+    accreditation_expires_on: Mapped[dt.date | None] = mapped_column(Date)
+    user: Mapped[User] = relationship(backref=backref("mentor_profile", uselist=False))
 
 
 class Placement(Base):

@@ -12,13 +12,14 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from competency_framework.base import utcnow
 from competency_framework.models import EvidenceSource
 from competency_framework.operations import competencies_by_code, current_framework, record_evidence
-from lms_plugin.auth.capabilities import Capability
-from lms_plugin.auth.permissions import require
-from lms_plugin.clock import SERVICE_TIMEZONE
-from lms_plugin.errors import Conflict, OperationError, PermissionDenied
+from lms_plugin.core import audit
+from lms_plugin.core.base import utcnow
+from lms_plugin.core.capabilities import Capability, require
+from lms_plugin.core.clock import SERVICE_TIMEZONE
+from lms_plugin.core.errors import Conflict, OperationError, PermissionDenied
+from lms_plugin.core.people import Cohort, User
 from lms_plugin.models.assessments import (
     Answer,
     InstrumentRecord,
@@ -29,8 +30,6 @@ from lms_plugin.models.assessments import (
     SubscaleResult,
     TestAssignment,
 )
-from lms_plugin.models.people import Cohort, User
-from lms_plugin.operations import audit
 from psychometrics import Instrument, InvalidResponse, NormTable, band_for_t, load_instrument, score_instrument
 from psychometrics.instrument import localise
 

@@ -23,10 +23,10 @@ from competency_framework import operations as domain
 from competency_framework.errors import FrameworkError, ReadOnlyFrameworkError
 from competency_framework.interchange import (
     Format,
-    Source,
     ImportReport,
     InterchangeError,
     Location,
+    Source,
     export_framework,
     import_framework,
 )
@@ -44,12 +44,11 @@ from competency_framework.models import (
     Scale,
 )
 from competency_framework.tree import touch
-from lms_plugin.auth.capabilities import Capability
 from lms_plugin.competency_texts import status_label
-from lms_plugin.auth.permissions import require
-from lms_plugin.errors import Conflict, OperationError, PermissionDenied
-from lms_plugin.models.people import User
-from lms_plugin.operations import audit
+from lms_plugin.core import audit
+from lms_plugin.core.capabilities import Capability, require
+from lms_plugin.core.errors import Conflict, OperationError, PermissionDenied
+from lms_plugin.core.people import User
 
 Progress = Callable[[int, int], None]
 

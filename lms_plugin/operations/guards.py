@@ -14,7 +14,7 @@ from typing import Iterator
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from lms_plugin.errors import Conflict
+from lms_plugin.core.errors import Conflict
 
 _POSTGRES_RETRYABLE = {"40001", "40P01"}  # serialization_failure, deadlock_detected
 

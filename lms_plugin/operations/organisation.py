@@ -10,12 +10,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
-from lms_plugin.auth.capabilities import Capability
-from lms_plugin.auth.permissions import require
-from lms_plugin.errors import Conflict, OperationError
-from lms_plugin.models.people import Cohort, Institution, MentorProfile, Role, TrainingUnit, User
-from lms_plugin.models.practice import Placement, RequestStatus, SignOffRequest
-from lms_plugin.operations import audit
+from lms_plugin.core import audit
+from lms_plugin.core.capabilities import Capability, require
+from lms_plugin.core.errors import Conflict, OperationError
+from lms_plugin.core.people import Cohort, Institution, Role, TrainingUnit, User
+from lms_plugin.models.practice import MentorProfile, Placement, RequestStatus, SignOffRequest
 
 UNIT_CODE = re.compile(r"^[A-Z0-9][A-Z0-9._-]{0,31}$")
 UNIT_FIELDS = ("name_en", "name_lt", "address", "contact_name", "contact_phone", "contact_email")

@@ -11,12 +11,13 @@ from typing import Any
 from sqlalchemy import and_, distinct, func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from competency_framework.base import utcnow
-from lms_plugin.clock import SERVICE_TIMEZONE
-from lms_plugin.models.people import MentorProfile, Role, User
+from lms_plugin.core.base import utcnow
+from lms_plugin.core.clock import SERVICE_TIMEZONE
+from lms_plugin.core.people import Role, User
 from lms_plugin.models.practice import (
     Countersignature,
     LogbookEntry,
+    MentorProfile,
     PanelCase,
     PanelDecision,
     Placement,

@@ -8,9 +8,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lms_plugin.errors import Conflict, OperationError
-from lms_plugin.models.people import Cohort, Role, TrainingUnit, User
-from lms_plugin.operations import audit
+from lms_plugin.core import audit
+from lms_plugin.core.errors import Conflict, OperationError
+from lms_plugin.core.people import Cohort, Role, TrainingUnit, User
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 MIN_PASSWORD_LENGTH = 10

@@ -15,13 +15,14 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session, aliased, selectinload
 
-from competency_framework.base import utcnow
 from competency_framework.models import Evidence, EvidenceSource
 from competency_framework.operations import record_evidence, withdraw_evidence
-from lms_plugin.auth.capabilities import Capability
-from lms_plugin.auth.permissions import mentor_placement, require
-from lms_plugin.errors import Conflict, OperationError, PermissionDenied
-from lms_plugin.models.people import Role, User
+from lms_plugin.auth.permissions import mentor_placement
+from lms_plugin.core import audit
+from lms_plugin.core.base import utcnow
+from lms_plugin.core.capabilities import Capability, require
+from lms_plugin.core.errors import Conflict, OperationError, PermissionDenied
+from lms_plugin.core.people import Role, User
 from lms_plugin.models.practice import (
     LogbookAttachment,
     LogbookEntry,
@@ -32,7 +33,6 @@ from lms_plugin.models.practice import (
     SignOffOutcome,
     SignOffRequest,
 )
-from lms_plugin.operations import audit
 from lms_plugin.operations.guards import write_once
 from lms_plugin.operations.practice_chain import seal
 

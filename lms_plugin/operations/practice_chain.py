@@ -28,8 +28,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from competency_framework.base import utcnow
-from lms_plugin.errors import Conflict
+from lms_plugin.core.base import utcnow
+from lms_plugin.core.errors import Conflict
 from lms_plugin.models.practice import (
     Countersignature,
     LogbookEntry,

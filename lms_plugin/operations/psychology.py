@@ -26,8 +26,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from lms_plugin.auth.capabilities import Capability
-from lms_plugin.auth.permissions import require
+from lms_plugin.core import audit
+from lms_plugin.core.capabilities import Capability, require
+from lms_plugin.core.people import Cohort, Role, User
 from lms_plugin.models.assessments import (
     Answer,
     InstrumentRecord,
@@ -38,8 +39,6 @@ from lms_plugin.models.assessments import (
     SubscaleResult,
     TestAssignment,
 )
-from lms_plugin.models.people import Cohort, Role, User
-from lms_plugin.operations import audit
 from lms_plugin.operations.assessments import instrument_of, is_expired
 from psychometrics import (
     Instrument,
@@ -473,7 +472,8 @@ def item_analysis(session: Session, viewer: User, record: InstrumentRecord, *, s
                   dif_reference: str | None = None, dif_focal: str | None = None, language: str = "en",
                   action: str = "psychometrics.item_analysis_viewed") -> ItemAnalysis:
     """CTT per subscale and item, distractor analysis of the MC items, and a Mantel–Haenszel DIF screen."""
-    from psychometrics import ctt, dif as dif_module  # heavier modules: imported on use
+    from psychometrics import ctt  # heavier modules: imported on use
+    from psychometrics import dif as dif_module
     from psychometrics.responses import choice_matrix, scored_matrix
 
     require(viewer, Capability.VIEW_RAW_SCORES)

@@ -16,13 +16,14 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from competency_framework.base import utcnow
 from competency_framework.models import Competency, NodeKind
 from competency_framework.operations import current_framework
-from lms_plugin.auth.capabilities import Capability
-from lms_plugin.auth.permissions import mentor_placement, require
-from lms_plugin.errors import Conflict, OperationError, PermissionDenied
-from lms_plugin.models.people import Role, User
+from lms_plugin.auth.permissions import mentor_placement
+from lms_plugin.core import audit
+from lms_plugin.core.base import utcnow
+from lms_plugin.core.capabilities import Capability, require
+from lms_plugin.core.errors import Conflict, OperationError, PermissionDenied
+from lms_plugin.core.people import Role, User
 from lms_plugin.models.practice import (
     AreaJudgement,
     Countersignature,
@@ -36,7 +37,6 @@ from lms_plugin.models.practice import (
     ReviewJudgement,
     ReviewKind,
 )
-from lms_plugin.operations import audit
 from lms_plugin.operations.guards import write_once
 from lms_plugin.operations.practice import MAX_TEXT, is_corrected
 from lms_plugin.operations.practice_chain import seal

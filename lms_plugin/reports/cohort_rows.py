@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from courses.models import CourseModule, Lesson, LessonProgress, ModuleCompletion
+from lms_plugin.core.people import Cohort, Role, TrainingUnit, User
 from lms_plugin.models.assessments import Sitting, SittingStatus, SubscaleResult, TestAssignment
-from lms_plugin.models.people import Cohort, Role, TrainingUnit, User
 from lms_plugin.models.practice import Placement, PracticeTask, SignOff, SignOffOutcome
 from lms_plugin.reports.cohort import CohortRow
 from psychometrics import Instrument

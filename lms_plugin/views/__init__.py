@@ -12,11 +12,11 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.wrappers import Response
 
-from lms_plugin.auth.capabilities import Capability, has_capability
-from lms_plugin.errors import OperationError, PermissionDenied
+from lms_plugin.core.capabilities import Capability, has_capability
+from lms_plugin.core.clock import SERVICE_TIMEZONE
+from lms_plugin.core.errors import OperationError, PermissionDenied
+from lms_plugin.core.people import Role, User
 from lms_plugin.extensions import db, login_manager
-from lms_plugin.clock import SERVICE_TIMEZONE
-from lms_plugin.models.people import Role, User
 
 
 def language() -> str:
@@ -70,10 +70,22 @@ def attempt(action: Callable[[], Any]) -> OperationError | None:
 
 
 def register_views(app: Flask) -> None:
-    from lms_plugin.views import api, auth, courses, framework, main, mentoring, practice, profiles, reports, testing
-    from lms_plugin.views import progression, units
-
-    from lms_plugin.views import psychology, testing_admin
+    from lms_plugin.views import (
+        api,
+        auth,
+        courses,
+        framework,
+        main,
+        mentoring,
+        practice,
+        profiles,
+        progression,
+        psychology,
+        reports,
+        testing,
+        testing_admin,
+        units,
+    )
 
     for module in (auth, main, testing, testing_admin, psychology,
                    practice, mentoring, courses, reports, framework, profiles, units,

@@ -10,8 +10,8 @@ from flask_login import current_user
 from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
+from lms_plugin.core.errors import OperationError
 from lms_plugin.extensions import db
-from lms_plugin.errors import OperationError
 from lms_plugin.models.assessments import Sitting, TestAssignment
 from lms_plugin.operations import assessments
 

@@ -11,12 +11,12 @@ from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 from werkzeug.wrappers import Response
 
-from competency_framework.base import utcnow
+from lms_plugin.core import audit
+from lms_plugin.core.base import utcnow
+from lms_plugin.core.people import User
 from lms_plugin.extensions import db
 from lms_plugin.forms import LanguageForm, LoginForm
 from lms_plugin.models.audit import LoginAttempt
-from lms_plugin.models.people import User
-from lms_plugin.operations import audit
 
 bp = Blueprint("auth", __name__)
 

@@ -12,11 +12,10 @@ from competency_framework.models import EvidenceSource
 from competency_framework.operations import record_evidence
 from courses import operations as course_ops
 from courses.models import CourseModule, Lesson, LessonKind, ModuleCompletion
-from lms_plugin.auth.capabilities import Capability
-from lms_plugin.auth.permissions import require
+from lms_plugin.core import audit
+from lms_plugin.core.capabilities import Capability, require
 from lms_plugin.extensions import db
 from lms_plugin.forms import ConfirmForm
-from lms_plugin.operations import audit
 from lms_plugin.views import language
 
 bp = Blueprint("courses", __name__, url_prefix="/courses")

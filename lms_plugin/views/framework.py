@@ -35,10 +35,9 @@ from competency_framework.models import (
 )
 from competency_framework.proficiency import policy_for
 from competency_framework.tree import descendants, walk
-from lms_plugin.auth.capabilities import Capability, has_capability
-from lms_plugin.auth.permissions import require
 from lms_plugin.competency_texts import describe_policy, status_label, template_helpers
-from lms_plugin.errors import OperationError, PermissionDenied
+from lms_plugin.core.capabilities import Capability, has_capability, require
+from lms_plugin.core.errors import OperationError, PermissionDenied
 from lms_plugin.extensions import db
 from lms_plugin.forms import ConfirmForm
 from lms_plugin.forms_framework import (

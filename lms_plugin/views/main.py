@@ -8,15 +8,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
-from competency_framework.base import utcnow
 from courses.models import Programme
 from courses.operations import module_progress
-from lms_plugin.auth.capabilities import Capability, has_capability
-from lms_plugin.auth.permissions import assigned_cadet_ids, require
-from lms_plugin.clock import today
+from lms_plugin.auth.permissions import assigned_cadet_ids
+from lms_plugin.core.base import utcnow
+from lms_plugin.core.capabilities import Capability, has_capability, require
+from lms_plugin.core.clock import today
+from lms_plugin.core.people import Cohort, Role, User
 from lms_plugin.extensions import db
 from lms_plugin.models.assessments import Sitting, SittingStatus
-from lms_plugin.models.people import Cohort, Role, User
 from lms_plugin.models.practice import LogbookEntry, Placement, PracticeTask, SignOff
 from lms_plugin.operations import assessments, practice
 

@@ -13,16 +13,16 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from competency_framework.base import utcnow
-from lms_plugin.auth.capabilities import Capability, has_capability
-from lms_plugin.auth.permissions import mentor_placement, require
-from lms_plugin.clock import today
-from lms_plugin.errors import Conflict, OperationError
+from lms_plugin.auth.permissions import mentor_placement
+from lms_plugin.core.base import utcnow
+from lms_plugin.core.capabilities import Capability, has_capability, require
+from lms_plugin.core.clock import today
+from lms_plugin.core.errors import Conflict, OperationError
+from lms_plugin.core.people import User
 from lms_plugin.extensions import db
 from lms_plugin.forms import SignOffForm
 from lms_plugin.forms_practice import CorrectSignOffForm, ObservationForm, review_form
 from lms_plugin.models.assessments import Sitting, SittingStatus
-from lms_plugin.models.people import User
 from lms_plugin.models.practice import (
     AreaJudgement,
     LogbookEntry,

@@ -9,10 +9,9 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from lms_plugin.auth.capabilities import Capability
-from lms_plugin.auth.permissions import require
-from lms_plugin.clock import today
-from lms_plugin.errors import OperationError
+from lms_plugin.core.capabilities import Capability, require
+from lms_plugin.core.clock import today
+from lms_plugin.core.errors import OperationError
 from lms_plugin.extensions import db
 from lms_plugin.forms import ConfirmForm
 from lms_plugin.forms_practice import AttachmentForm, LogbookEntryWithFileForm, RequestForm

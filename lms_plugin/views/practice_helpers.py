@@ -10,10 +10,10 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from lms_plugin.auth.permissions import can_view_person
-from lms_plugin.clock import today
-from lms_plugin.errors import OperationError
+from lms_plugin.core.clock import today
+from lms_plugin.core.errors import OperationError
+from lms_plugin.core.people import Role, User
 from lms_plugin.extensions import db
-from lms_plugin.models.people import Role, User
 from lms_plugin.views import attempt
 
 

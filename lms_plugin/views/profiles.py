@@ -21,19 +21,19 @@ from sqlalchemy import or_, select
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from competency_framework.base import utcnow
 from competency_framework.gaps import GapMatrix, gap_matrix
 from competency_framework.models import Competency, Framework, FrameworkStatus
 from competency_framework.proficiency import ProficiencyRow, person_profile, policy_for
-from lms_plugin import charts, charts_competency, clock
-from lms_plugin.auth.capabilities import Capability, has_capability
-from lms_plugin.auth.permissions import can_view_person, require
+from lms_plugin import charts, charts_competency
+from lms_plugin.auth.permissions import can_view_person
 from lms_plugin.competency_texts import describe_policy, explain, person_names, template_helpers
+from lms_plugin.core import audit, clock
+from lms_plugin.core.base import utcnow
+from lms_plugin.core.capabilities import Capability, has_capability, require
+from lms_plugin.core.people import Cohort, TrainingUnit, User
 from lms_plugin.extensions import db
 from lms_plugin.forms_framework import RatingForm, level_choices
-from lms_plugin.models.people import Cohort, TrainingUnit, User
 from lms_plugin.models.practice import Placement
-from lms_plugin.operations import audit
 from lms_plugin.operations import framework as ops
 from lms_plugin.reports.excel import timestamp, to_bytes
 from lms_plugin.reports.gaps import BelowRow, GapColumn, GapLabels, GapRow, gap_workbook

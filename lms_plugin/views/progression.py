@@ -10,11 +10,16 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from lms_plugin.auth.capabilities import Capability, has_capability
-from lms_plugin.clock import today
-from lms_plugin.errors import PermissionDenied
+from lms_plugin.core.capabilities import Capability, has_capability
+from lms_plugin.core.clock import today
+from lms_plugin.core.errors import PermissionDenied
 from lms_plugin.extensions import db
-from lms_plugin.forms_practice import CorrectCountersignForm, CorrectPanelDecisionForm, CountersignForm, PanelDecisionForm
+from lms_plugin.forms_practice import (
+    CorrectCountersignForm,
+    CorrectPanelDecisionForm,
+    CountersignForm,
+    PanelDecisionForm,
+)
 from lms_plugin.models.practice import (
     Countersignature,
     CountersignDecision,

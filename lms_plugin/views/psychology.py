@@ -14,9 +14,8 @@ from openpyxl import Workbook
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from competency_framework.base import utcnow
-from lms_plugin.auth.capabilities import Capability
-from lms_plugin.auth.permissions import require
+from lms_plugin.core.base import utcnow
+from lms_plugin.core.capabilities import Capability, require
 from lms_plugin.extensions import db
 from lms_plugin.models.assessments import InstrumentRecord, TestAssignment
 from lms_plugin.operations import assessments, psychology

@@ -10,14 +10,14 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from competency_framework.base import utcnow
-from lms_plugin.auth.capabilities import Capability, has_capability
-from lms_plugin.auth.permissions import require
-from lms_plugin.clock import today
+from lms_plugin.core import audit
+from lms_plugin.core.base import utcnow
+from lms_plugin.core.capabilities import Capability, has_capability, require
+from lms_plugin.core.clock import today
+from lms_plugin.core.people import Cohort
 from lms_plugin.extensions import db
 from lms_plugin.models.assessments import TestAssignment
-from lms_plugin.models.people import Cohort
-from lms_plugin.operations import assessments, audit
+from lms_plugin.operations import assessments
 from lms_plugin.reports.cohort import CohortLabels, SubscaleColumn, cohort_workbook
 from lms_plugin.reports.cohort_rows import cohort_rows
 from lms_plugin.reports.excel import timestamp, to_bytes

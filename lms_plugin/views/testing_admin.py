@@ -13,15 +13,14 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
-from competency_framework.base import utcnow
-from lms_plugin.auth.capabilities import Capability
-from lms_plugin.auth.permissions import require
-from lms_plugin.clock import SERVICE_TIMEZONE
-from lms_plugin.errors import OperationError
+from lms_plugin.core.base import utcnow
+from lms_plugin.core.capabilities import Capability, require
+from lms_plugin.core.clock import SERVICE_TIMEZONE
+from lms_plugin.core.errors import OperationError
+from lms_plugin.core.people import Cohort, Role, User
 from lms_plugin.extensions import db
 from lms_plugin.forms import AssignmentForm, ConfirmForm, ReopenForm, WindowForm
 from lms_plugin.models.assessments import Answer, InstrumentRecord, Sitting, SittingStatus, TestAssignment
-from lms_plugin.models.people import Cohort, Role, User
 from lms_plugin.operations import assessments
 from lms_plugin.views import localised
 

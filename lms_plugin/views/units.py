@@ -13,13 +13,12 @@ from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from lms_plugin.auth.capabilities import Capability
-from lms_plugin.auth.permissions import require
-from lms_plugin.clock import today
-from lms_plugin.errors import OperationError
+from lms_plugin.core.capabilities import Capability, require
+from lms_plugin.core.clock import today
+from lms_plugin.core.errors import OperationError
+from lms_plugin.core.people import Institution, Role, TrainingUnit, User
 from lms_plugin.extensions import db
 from lms_plugin.forms_practice import EndPlacementForm, MentorForm, PlacementForm, ReassignForm, UnitForm
-from lms_plugin.models.people import Institution, Role, TrainingUnit, User
 from lms_plugin.models.practice import Placement
 from lms_plugin.operations import organisation
 from lms_plugin.views import localised

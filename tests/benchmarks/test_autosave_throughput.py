@@ -260,12 +260,12 @@ def prepare_database(folder: Path, n_people: int, n_answers: int) -> Prepared:
     from flask_migrate import upgrade
     from werkzeug.security import generate_password_hash
 
-    import lms_plugin.models.people as people_model
-    from competency_framework.base import utcnow
+    import lms_plugin.core.people as people_model
     from fixtures import instrument_definition
     from lms_plugin import create_app
+    from lms_plugin.core.base import utcnow
+    from lms_plugin.core.people import Role
     from lms_plugin.extensions import db
-    from lms_plugin.models.people import Role
     from lms_plugin.operations import assessments, organisation
     from lms_plugin.operations.people import create_user
 

@@ -17,7 +17,6 @@ import pytest
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.orm import Session
 
-from competency_framework.base import utcnow
 from competency_framework.interchange import Format, export_framework, import_framework
 from competency_framework.interchange.document import (
     FrameworkDocument,
@@ -31,7 +30,8 @@ from competency_framework.interchange.document import (
 )
 from competency_framework.models import Competency, Evidence, EvidenceSource, Framework, FrameworkStatus, NodeKind
 from competency_framework.operations import gap_matrix, person_profile
-from lms_plugin.models.people import User
+from lms_plugin.core.base import utcnow
+from lms_plugin.core.people import User
 from tests.competency_framework.database import make_engine
 
 SEED = 20261123

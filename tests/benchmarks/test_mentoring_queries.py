@@ -24,12 +24,13 @@ from flask import Flask
 from sqlalchemy import event, insert
 from werkzeug.security import generate_password_hash
 
-from competency_framework.base import Base
 from lms_plugin import create_app
+from lms_plugin.core.base import Base
+from lms_plugin.core.people import Institution, Role, TrainingUnit, User
 from lms_plugin.extensions import db
-from lms_plugin.models.people import Institution, MentorProfile, Role, TrainingUnit, User
 from lms_plugin.models.practice import (
     LogbookEntry,
+    MentorProfile,
     Placement,
     PracticeTask,
     RequestStatus,
@@ -156,7 +157,7 @@ def signed_in(app: Flask, username: str) -> Any:
 
 @pytest.fixture(autouse=True)
 def _today(monkeypatch: pytest.MonkeyPatch) -> None:
-    import lms_plugin.clock as clock
+    import lms_plugin.core.clock as clock
 
     monkeypatch.setattr(clock, "today", lambda: TODAY)
     for module in ("lms_plugin.views.mentoring", "lms_plugin.views.units", "lms_plugin.views.practice_helpers"):

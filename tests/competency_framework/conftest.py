@@ -1,6 +1,6 @@
-"""Fixtures for the framework domain: an in-memory SQLite database built from the shared
-metadata (the app's models are imported so that ``users`` and every other table exist),
-one transaction per test rolled back afterwards, and factories for people and frameworks."""
+"""Fixtures for the framework domain: an in-memory SQLite database with the core's person
+table and the domain's own tables (no app), one transaction per test rolled back afterwards,
+and factories for people and frameworks."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from competency_framework.models import Framework
 from competency_framework.operations import load_framework_definition
-from lms_plugin.models.people import Role, User
+from lms_plugin.core.people import Role, User
 
 from .database import make_engine
 

@@ -7,7 +7,6 @@ import datetime as dt
 import pytest
 from sqlalchemy.orm import Session
 
-from competency_framework.base import ImmutableRecordError
 from competency_framework.errors import EvidenceError, FrameworkError
 from competency_framework.models import EvidenceSource as S
 from competency_framework.models import Framework, NodeKind
@@ -23,6 +22,7 @@ from competency_framework.operations import (
     withdraw_evidence,
 )
 from competency_framework.tree import node_by_code
+from lms_plugin.core.base import ImmutableRecordError
 
 T0 = dt.datetime(2026, 9, 1, 9, 0, tzinfo=dt.timezone.utc)
 

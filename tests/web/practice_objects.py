@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 from sqlalchemy import select
 
-from lms_plugin.models.people import TrainingUnit, User
+from lms_plugin.core.people import TrainingUnit, User
 from lms_plugin.models.practice import (
     AreaJudgement,
     Countersignature,

@@ -17,7 +17,7 @@ from competency_framework.interchange.moodle_csv import HEADERS
 from competency_framework.models import AggregationRule, Competency, Framework, FrameworkStatus, Scale
 from competency_framework.operations import current_framework, policy_for
 from competency_framework.tree import node_by_code
-from lms_plugin.models.audit import AuditEntry
+from lms_plugin.core.audit import AuditEntry
 from lms_plugin.operations import framework as ops
 from tests.conftest import csrf_token
 

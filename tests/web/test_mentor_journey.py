@@ -7,9 +7,9 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from competency_framework.base import ImmutableRecordError
 from competency_framework.models import Evidence, EvidenceSource
-from lms_plugin.models.audit import AuditEntry
+from lms_plugin.core.audit import AuditEntry
+from lms_plugin.core.base import ImmutableRecordError
 from lms_plugin.models.practice import LogbookEntry, Placement, PracticeTask, SignOff, SignOffOutcome
 from lms_plugin.operations import practice
 from tests.conftest import TEST_TODAY, csrf_token

@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import select
 
 from courses.models import Lesson, LessonKind
+from lms_plugin.core.people import Cohort
 from lms_plugin.models.assessments import TestAssignment
-from lms_plugin.models.people import Cohort
 from lms_plugin.models.practice import PracticeTask
 from lms_plugin.operations import assessments, practice
 from tests.conftest import TEST_TODAY

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from competency_framework.base import utcnow
-from lms_plugin.clock import SERVICE_TIMEZONE
+from lms_plugin.core.base import utcnow
+from lms_plugin.core.clock import SERVICE_TIMEZONE
 from lms_plugin.models.assessments import TestAssignment
 from lms_plugin.operations import assessments
 from tests.web.permissions import LOGIN, Route, expect, matrix_tests

@@ -8,9 +8,9 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from lms_plugin.errors import Conflict, OperationError, PermissionDenied
-from lms_plugin.models.audit import AuditEntry
-from lms_plugin.models.people import Institution, TrainingUnit
+from lms_plugin.core.audit import AuditEntry
+from lms_plugin.core.errors import Conflict, OperationError, PermissionDenied
+from lms_plugin.core.people import Institution, TrainingUnit
 from lms_plugin.models.practice import Placement, RequestStatus
 from lms_plugin.operations import organisation, oversight, practice
 from tests.conftest import TEST_TODAY, csrf_token

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select, text
 
-from competency_framework.base import ImmutableRecordError
+from lms_plugin.core.base import ImmutableRecordError
 from lms_plugin.models.practice import (
     Countersignature,
     PanelDecision,

@@ -18,6 +18,9 @@ from flask_babel import force_locale
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
+from lms_plugin.core.audit import AuditEntry
+from lms_plugin.core.errors import PermissionDenied
+from lms_plugin.demo_data import NORM_SAMPLE_SIZE
 from lms_plugin.models.assessments import (
     InstrumentRecord,
     NormObservation,
@@ -27,9 +30,6 @@ from lms_plugin.models.assessments import (
     SubscaleResult,
     TestAssignment,
 )
-from lms_plugin.errors import PermissionDenied
-from lms_plugin.models.audit import AuditEntry
-from lms_plugin.demo_data import NORM_SAMPLE_SIZE
 from lms_plugin.operations import assessments, psychology
 from lms_plugin.reports.item_analysis import ItemAnalysisLabels, ItemAnalysisRows, item_analysis_workbook
 from psychometrics import NormTable, band_for_t, score_instrument

@@ -13,16 +13,17 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session
 
-from competency_framework.base import Base, ImmutableRecordError
 from competency_framework.models import Evidence, EvidenceSource
-from lms_plugin.errors import Conflict, OperationError, PermissionDenied
-from lms_plugin.models.audit import AuditEntry
-from lms_plugin.models.people import Institution, MentorProfile, Role, TrainingUnit, User
+from lms_plugin.core.audit import AuditEntry
+from lms_plugin.core.base import Base, ImmutableRecordError
+from lms_plugin.core.errors import Conflict, OperationError, PermissionDenied
+from lms_plugin.core.people import Institution, Role, TrainingUnit, User
 from lms_plugin.models.practice import (
     AreaJudgement,
     CountersignDecision,
     LogbookAttachment,
     LogbookEntry,
+    MentorProfile,
     PanelCase,
     PanelStatus,
     Placement,
@@ -37,7 +38,7 @@ from lms_plugin.models.practice import (
 )
 from lms_plugin.operations import oversight, practice, reviews
 from lms_plugin.operations.practice_chain import verify_chain
-from lms_plugin.sqlite import configure_sqlite
+from lms_plugin.core.sqlite import configure_sqlite
 from tests.conftest import TEST_TODAY, csrf_token
 from tests.web.practice_objects import GRACE, PDF_BYTES, PNG_BYTES, all_expected, english, new_entry
 

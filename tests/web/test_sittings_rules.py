@@ -9,11 +9,11 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from competency_framework.base import utcnow
-from lms_plugin.clock import SERVICE_TIMEZONE
-from lms_plugin.errors import Conflict, OperationError, PermissionDenied
+from lms_plugin.core.audit import AuditEntry
+from lms_plugin.core.base import utcnow
+from lms_plugin.core.clock import SERVICE_TIMEZONE
+from lms_plugin.core.errors import Conflict, OperationError, PermissionDenied
 from lms_plugin.models.assessments import Answer, Sitting, SittingStatus, SubscaleResult, TestAssignment
-from lms_plugin.models.audit import AuditEntry
 from lms_plugin.operations import assessments
 from psychometrics import score_instrument
 from tests.conftest import csrf_token

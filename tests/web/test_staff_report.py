@@ -12,8 +12,8 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
+from lms_plugin.core.people import Cohort, Role, User
 from lms_plugin.models.assessments import Sitting, SittingStatus, SubscaleResult
-from lms_plugin.models.people import Cohort, Role, User
 from lms_plugin.models.practice import PracticeTask, SignOff, SignOffOutcome
 
 

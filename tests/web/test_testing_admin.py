@@ -7,11 +7,11 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from competency_framework.base import utcnow
-from lms_plugin.clock import SERVICE_TIMEZONE
+from lms_plugin.core.audit import AuditEntry
+from lms_plugin.core.base import utcnow
+from lms_plugin.core.clock import SERVICE_TIMEZONE
+from lms_plugin.core.people import Cohort
 from lms_plugin.models.assessments import InstrumentRecord, Sitting, SittingStatus, TestAssignment
-from lms_plugin.models.audit import AuditEntry
-from lms_plugin.models.people import Cohort
 from lms_plugin.operations import assessments
 from tests.conftest import csrf_token
 

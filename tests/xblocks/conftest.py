@@ -36,8 +36,8 @@ with warnings.catch_warnings():
     # Ignore exactly that one warning while the stack is first imported.
     warnings.filterwarnings("ignore", message="'cgi' is deprecated", category=DeprecationWarning,
                             module="webob.compat")
-    import webob  # noqa: E402,F401
     import django  # noqa: E402
+    import webob  # noqa: E402,F401
 
     django.setup()
 

@@ -12,7 +12,6 @@ from fixtures import instrument_definition
 from lms_plugin.xblocks import psychometric_test
 from lms_plugin.xblocks.psychometric_test import PsychometricTestXBlock
 from psychometrics import band_for_t, load_instrument, score_instrument
-
 from tests.xblocks.xblock_helpers import RecordingRuntime, call
 
 pytestmark = pytest.mark.usefixtures("mini_instrument")

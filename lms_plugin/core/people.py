@@ -1,16 +1,16 @@
-"""People and places: accounts with roles, institutions, practical training units, cohorts."""
+"""The person table every area and domain points at, with the places a person belongs to:
+accounts with roles, institutions, practical training units and cohorts."""
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
 
-from flask_login import UserMixin
-from sqlalchemy import Date, ForeignKey, Integer, String
+from sqlalchemy import Date, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from competency_framework.base import Base, LocalisedMixin, enum_column, utcnow
+from lms_plugin.core.base import Base, LocalisedMixin, enum_column, utcnow
 
 
 class Role(str, enum.Enum):
@@ -61,7 +61,7 @@ class Cohort(LocalisedMixin, Base):
     members: Mapped[list["User"]] = relationship(back_populates="cohort", order_by="User.full_name")
 
 
-class User(UserMixin, Base):
+class User(Base):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -78,7 +78,6 @@ class User(UserMixin, Base):
 
     unit: Mapped[TrainingUnit | None] = relationship()
     cohort: Mapped[Cohort | None] = relationship(back_populates="members")
-    mentor_profile: Mapped["MentorProfile | None"] = relationship(back_populates="user", uselist=False)
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
@@ -86,15 +85,14 @@ class User(UserMixin, Base):
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
 
+    # The four members Flask-Login asks of a user, written out so the core needs no Flask.
+    is_authenticated = True
+    is_anonymous = False
+
     @property
-    def is_active(self) -> bool:  # Flask-Login: inactive accounts cannot sign in
+    def is_active(self) -> bool:  # inactive accounts cannot sign in
         return self.active
 
+    def get_id(self) -> str:
+        return str(self.id)
 
-class MentorProfile(Base):
-    __tablename__ = "mentor_profiles"
-
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
-    capacity: Mapped[int] = mapped_column(Integer, default=2)
-    accreditation_expires_on: Mapped[dt.date | None] = mapped_column(Date)
-    user: Mapped[User] = relationship(back_populates="mentor_profile")

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import enum
 
-from lms_plugin.models.people import Role, User
+from lms_plugin.core.errors import PermissionDenied
+from lms_plugin.core.people import Role, User
 
 
 class Capability(str, enum.Enum):
@@ -47,3 +48,9 @@ def has_capability(user: User | None, capability: Capability) -> bool:
     if user is None or not getattr(user, "is_authenticated", False) or not user.active:
         return False
     return capability in ROLE_CAPABILITIES[user.role]
+
+
+def require(user: User, capability: Capability) -> None:
+    """Refuse (403) unless the user holds the capability; operations call this before acting."""
+    if not has_capability(user, capability):
+        raise PermissionDenied(f"Missing capability {capability.value}.")
