@@ -8,8 +8,8 @@ from typing import Any, Mapping
 from flask import Flask, current_app, has_request_context, request, session
 from sqlalchemy import text
 
-from lms_plugin.extensions import babel, csrf, db, login_manager, migrate
 from lms_plugin.core.sqlite import configure_sqlite
+from lms_plugin.extensions import babel, csrf, db, login_manager, migrate
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -23,6 +23,30 @@ def select_language() -> str:
     if chosen in languages:
         return chosen
     return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def register_blueprints(app: Flask) -> None:
+    """Every area's pages. Areas are independent; this is the one place that names them all."""
+    from lms_plugin.people import views as people
+    from lms_plugin.views import (
+        api,
+        courses,
+        framework,
+        main,
+        mentoring,
+        practice,
+        profiles,
+        progression,
+        psychology,
+        reports,
+        testing,
+        testing_admin,
+        units,
+    )
+
+    for module in (people, main, testing, testing_admin, psychology, practice, mentoring, courses, reports,
+                   framework, profiles, units, progression, api):
+        app.register_blueprint(module.bp)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -49,9 +73,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"
 
-    from lms_plugin.views import register_views
+    from lms_plugin.web import handlers
 
-    register_views(app)
+    handlers.install(app)
+    register_blueprints(app)
 
     from lms_plugin.cli import register_cli
 

@@ -25,7 +25,7 @@ from lms_plugin.core.people import Cohort, Role, TrainingUnit, User
 from lms_plugin.models.assessments import InstrumentRecord, NormObservation, Sitting, TestAssignment
 from lms_plugin.models.practice import LogbookEntry, Placement, PracticeTask, SignOffOutcome
 from lms_plugin.operations import assessments, organisation, practice
-from lms_plugin.operations.people import create_user
+from lms_plugin.people.operations import create_user
 from psychometrics.simulation import simulate_instrument_responses
 
 ANCHOR_DAY = dt.date(2026, 11, 23)

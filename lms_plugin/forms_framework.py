@@ -25,7 +25,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from competency_framework.models import AggregationRule, EvidenceSource, NodeKind, RollupRule
 from lms_plugin.competency_texts import KIND_LABELS, ROLLUP_LABELS, RULE_LABELS, SOURCE_LABELS
-from lms_plugin.forms import REQUIRED, at_most
+from lms_plugin.web.forms import REQUIRED, at_most
 
 CODE_PATTERN = r"^[^\s,=+\-@'][^\s,]*$"
 CODE_MESSAGE = _l("A code has no spaces or commas and does not start with = + - @ or an apostrophe.")

@@ -12,10 +12,31 @@ from wtforms import DateField, IntegerField, RadioField, SelectField, StringFiel
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional
 
-from lms_plugin.forms import REQUIRED, LogbookEntryForm, SignOffForm, at_most
+from lms_plugin.web.forms import REQUIRED, at_most
 
 DATE_MESSAGE = _l("Enter a date as YYYY-MM-DD.")
 CHOOSE = _l("Choose one of the options.")
+
+
+class LogbookEntryForm(FlaskForm):
+    task = SelectField(_l("Practice task"), coerce=int, validators=[InputRequired(REQUIRED)],
+                       invalid_choice_message=_l("Choose a task from the catalogue."),
+                       invalid_value_message=_l("Choose a task from the catalogue."))
+    performed_on = DateField(_l("Date"), validators=[DataRequired(REQUIRED)],
+                             invalid_value_message=_l("Enter a date as YYYY-MM-DD."))
+    location = StringField(_l("Where"), validators=[Optional(), at_most(255)])
+    description = TextAreaField(_l("What you did"), validators=[DataRequired(REQUIRED), at_most(5000)])
+    reflection = TextAreaField(_l("Reflection"), validators=[Optional(), at_most(5000)],
+                               description=_l("What went well, what you would do differently, what you learned."))
+
+
+class SignOffForm(FlaskForm):
+    outcome = RadioField(_l("Judgement"), choices=[SelectChoice("achieved", _l("Achieved")),
+                                                   SelectChoice("not_yet", _l("Not yet achieved"))],
+                         validators=[InputRequired(message=_l("Choose achieved or not yet achieved."))],
+                         invalid_choice_message=_l("Choose achieved or not yet achieved."))
+    comment = TextAreaField(_l("Feedback to the cadet"), validators=[Optional(), at_most(5000)],
+                            description=_l("Required when the task is not yet achieved."))
 
 
 def _date(label: Any, **kwargs: Any) -> DateField:

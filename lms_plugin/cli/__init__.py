@@ -9,7 +9,7 @@ def register_cli(app: Flask) -> None:
     from lms_plugin.cli.demo import demo_cli
     from lms_plugin.cli.framework import framework_cli
     from lms_plugin.cli.practice import practice_cli
-    from lms_plugin.cli.users import users_cli
+    from lms_plugin.people.cli import users_cli
 
     for group in (demo_cli, users_cli, framework_cli, practice_cli):
         app.cli.add_command(group)

@@ -13,7 +13,6 @@ from lms_plugin.models.assessments import (
     SubscaleResult,
     TestAssignment,
 )
-from lms_plugin.models.audit import LoginAttempt
 from lms_plugin.models.practice import (
     LogbookEntry,
     MentorProfile,
@@ -22,6 +21,7 @@ from lms_plugin.models.practice import (
     SignOff,
     SignOffOutcome,
 )
+from lms_plugin.people.models import LoginAttempt
 
 __all__ = [
     "Answer", "AuditEntry", "Cohort", "Institution", "InstrumentRecord", "LogbookEntry", "LoginAttempt",

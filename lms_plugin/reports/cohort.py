@@ -7,7 +7,7 @@ from typing import Sequence
 
 from openpyxl import Workbook
 
-from lms_plugin.reports.excel import add_about_sheet, write_table
+from lms_plugin.web.excel import add_about_sheet, write_table
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from openpyxl import Workbook
 from openpyxl.formatting.rule import ColorScaleRule
 from openpyxl.utils import get_column_letter
 
-from lms_plugin.reports.excel import add_about_sheet, write_table
+from lms_plugin.web.excel import add_about_sheet, write_table
 
 
 @dataclass(frozen=True)

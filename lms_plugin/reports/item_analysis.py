@@ -12,7 +12,7 @@ from typing import Any, Callable, Sequence
 from openpyxl import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from lms_plugin.reports.excel import add_about_sheet, write_table
+from lms_plugin.web.excel import add_about_sheet, write_table
 
 Row = Sequence[Any]
 

@@ -13,7 +13,7 @@ from typing import Any, Mapping, Sequence
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
 
-from lms_plugin.reports.excel import add_about_sheet, write_table
+from lms_plugin.web.excel import add_about_sheet, write_table
 
 Row = Sequence[Any]
 

@@ -15,8 +15,8 @@ from courses.models import CourseModule, Lesson, LessonKind, ModuleCompletion
 from lms_plugin.core import audit
 from lms_plugin.core.capabilities import Capability, require
 from lms_plugin.extensions import db
-from lms_plugin.forms import ConfirmForm
-from lms_plugin.views import language
+from lms_plugin.web.forms import ConfirmForm
+from lms_plugin.web.pages import language
 
 bp = Blueprint("courses", __name__, url_prefix="/courses")
 

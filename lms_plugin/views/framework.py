@@ -39,7 +39,6 @@ from lms_plugin.competency_texts import describe_policy, status_label, template_
 from lms_plugin.core.capabilities import Capability, has_capability, require
 from lms_plugin.core.errors import OperationError, PermissionDenied
 from lms_plugin.extensions import db
-from lms_plugin.forms import ConfirmForm
 from lms_plugin.forms_framework import (
     PRIORITY_SLOTS,
     FrameworkTextsForm,
@@ -56,7 +55,8 @@ from lms_plugin.forms_framework import (
     requirements_form,
 )
 from lms_plugin.operations import framework as ops
-from lms_plugin.views import attempt, language, localised
+from lms_plugin.web.forms import ConfirmForm
+from lms_plugin.web.pages import attempt, language, localised
 
 bp = Blueprint("framework", __name__, url_prefix="/framework")
 bp.context_processor(template_helpers)

@@ -20,8 +20,7 @@ from lms_plugin.core.clock import today
 from lms_plugin.core.errors import Conflict, OperationError
 from lms_plugin.core.people import User
 from lms_plugin.extensions import db
-from lms_plugin.forms import SignOffForm
-from lms_plugin.forms_practice import CorrectSignOffForm, ObservationForm, review_form
+from lms_plugin.forms_practice import CorrectSignOffForm, ObservationForm, SignOffForm, review_form
 from lms_plugin.models.assessments import Sitting, SittingStatus
 from lms_plugin.models.practice import (
     AreaJudgement,
@@ -38,8 +37,8 @@ from lms_plugin.models.practice import (
 from lms_plugin.operations import assessments, oversight, practice, reviews
 from lms_plugin.operations.organisation import placement_history
 from lms_plugin.operations.practice_chain import verify_chain
-from lms_plugin.views import language, localised, role_label
 from lms_plugin.views.practice_helpers import form_status, grace_days, setting, show_problem, visible_cadet, written
+from lms_plugin.web.pages import language, localised, role_label
 
 bp = Blueprint("mentoring", __name__)
 

@@ -13,13 +13,13 @@ from lms_plugin.core.capabilities import Capability, require
 from lms_plugin.core.clock import today
 from lms_plugin.core.errors import OperationError
 from lms_plugin.extensions import db
-from lms_plugin.forms import ConfirmForm
 from lms_plugin.forms_practice import AttachmentForm, LogbookEntryWithFileForm, RequestForm
 from lms_plugin.models.practice import LogbookAttachment, LogbookEntry, PracticeTask, SignOffRequest
 from lms_plugin.operations import practice
 from lms_plugin.operations.practice import INLINE_TYPES
-from lms_plugin.views import localised
 from lms_plugin.views.practice_helpers import files_dir, form_status, max_file_bytes, show_problem, visible_cadet
+from lms_plugin.web.forms import ConfirmForm
+from lms_plugin.web.pages import localised
 
 bp = Blueprint("practice", __name__, url_prefix="/practice")
 

@@ -14,7 +14,7 @@ from lms_plugin.core.clock import today
 from lms_plugin.core.errors import OperationError
 from lms_plugin.core.people import Role, User
 from lms_plugin.extensions import db
-from lms_plugin.views import attempt
+from lms_plugin.web.pages import attempt
 
 
 def grace_days() -> int:

@@ -24,7 +24,7 @@ from wtforms.fields.choices import SelectChoice
 from competency_framework.gaps import GapMatrix, gap_matrix
 from competency_framework.models import Competency, Framework, FrameworkStatus
 from competency_framework.proficiency import ProficiencyRow, person_profile, policy_for
-from lms_plugin import charts, charts_competency
+from lms_plugin import charts_competency
 from lms_plugin.auth.permissions import can_view_person
 from lms_plugin.competency_texts import describe_policy, explain, person_names, template_helpers
 from lms_plugin.core import audit, clock
@@ -35,9 +35,10 @@ from lms_plugin.extensions import db
 from lms_plugin.forms_framework import RatingForm, level_choices
 from lms_plugin.models.practice import Placement
 from lms_plugin.operations import framework as ops
-from lms_plugin.reports.excel import timestamp, to_bytes
 from lms_plugin.reports.gaps import BelowRow, GapColumn, GapLabels, GapRow, gap_workbook
-from lms_plugin.views import attempt, language, local_time, localised
+from lms_plugin.web import charts
+from lms_plugin.web.excel import timestamp, to_bytes
+from lms_plugin.web.pages import attempt, language, local_time, localised
 
 bp = Blueprint("profiles", __name__)
 bp.context_processor(template_helpers)

@@ -19,11 +19,11 @@ from lms_plugin.core.capabilities import Capability, require
 from lms_plugin.extensions import db
 from lms_plugin.models.assessments import InstrumentRecord, TestAssignment
 from lms_plugin.operations import assessments, psychology
-from lms_plugin.reports.excel import timestamp, to_bytes
 from lms_plugin.reports.item_analysis import ItemAnalysisLabels, item_analysis_workbook, rows_from_analysis
 from lms_plugin.reports.psychometric_results import ResultsWorkbookLabels, results_workbook, rows_from_results
-from lms_plugin.views import language, localised
 from lms_plugin.views.testing_admin import STATUS_LABELS
+from lms_plugin.web.excel import timestamp, to_bytes
+from lms_plugin.web.pages import language, localised
 from psychometrics.instrument import localise
 
 bp = Blueprint("psychology", __name__, url_prefix="/psychology")

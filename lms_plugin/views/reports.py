@@ -20,8 +20,8 @@ from lms_plugin.models.assessments import TestAssignment
 from lms_plugin.operations import assessments
 from lms_plugin.reports.cohort import CohortLabels, SubscaleColumn, cohort_workbook
 from lms_plugin.reports.cohort_rows import cohort_rows
-from lms_plugin.reports.excel import timestamp, to_bytes
-from lms_plugin.views import language, localised
+from lms_plugin.web.excel import timestamp, to_bytes
+from lms_plugin.web.pages import language, localised
 from psychometrics.instrument import localise
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")

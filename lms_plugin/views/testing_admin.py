@@ -19,10 +19,11 @@ from lms_plugin.core.clock import SERVICE_TIMEZONE
 from lms_plugin.core.errors import OperationError
 from lms_plugin.core.people import Cohort, Role, User
 from lms_plugin.extensions import db
-from lms_plugin.forms import AssignmentForm, ConfirmForm, ReopenForm, WindowForm
 from lms_plugin.models.assessments import Answer, InstrumentRecord, Sitting, SittingStatus, TestAssignment
 from lms_plugin.operations import assessments
-from lms_plugin.views import localised
+from lms_plugin.testing.forms import AssignmentForm, ReopenForm, WindowForm
+from lms_plugin.web.forms import ConfirmForm
+from lms_plugin.web.pages import localised
 
 bp = Blueprint("testing_admin", __name__, url_prefix="/tests/admin")
 

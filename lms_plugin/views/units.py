@@ -21,8 +21,8 @@ from lms_plugin.extensions import db
 from lms_plugin.forms_practice import EndPlacementForm, MentorForm, PlacementForm, ReassignForm, UnitForm
 from lms_plugin.models.practice import Placement
 from lms_plugin.operations import organisation
-from lms_plugin.views import localised
 from lms_plugin.views.practice_helpers import form_status, show_problem, written
+from lms_plugin.web.pages import localised
 
 bp = Blueprint("units", __name__, url_prefix="/units")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from lms_plugin.core.audit import AuditEntry
-from lms_plugin.models.audit import LoginAttempt
+from lms_plugin.people.models import LoginAttempt
 from tests.conftest import DEMO_PASSWORD, csrf_token
 
 

@@ -18,6 +18,7 @@ from lms_plugin.core.audit import AuditEntry
 from lms_plugin.core.base import Base, ImmutableRecordError
 from lms_plugin.core.errors import Conflict, OperationError, PermissionDenied
 from lms_plugin.core.people import Institution, Role, TrainingUnit, User
+from lms_plugin.core.sqlite import configure_sqlite
 from lms_plugin.models.practice import (
     AreaJudgement,
     CountersignDecision,
@@ -38,7 +39,6 @@ from lms_plugin.models.practice import (
 )
 from lms_plugin.operations import oversight, practice, reviews
 from lms_plugin.operations.practice_chain import verify_chain
-from lms_plugin.core.sqlite import configure_sqlite
 from tests.conftest import TEST_TODAY, csrf_token
 from tests.web.practice_objects import GRACE, PDF_BYTES, PNG_BYTES, all_expected, english, new_entry
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from lms_plugin.core.errors import OperationError
 from lms_plugin.core.people import Cohort, Role, TrainingUnit
 from lms_plugin.extensions import db
-from lms_plugin.operations.people import create_user
+from lms_plugin.people.operations import create_user
 
 users_cli = AppGroup("users", help="Manage accounts.")
 

@@ -15,10 +15,10 @@ from lms_plugin.core import audit
 from lms_plugin.core.base import utcnow
 from lms_plugin.core.people import User
 from lms_plugin.extensions import db
-from lms_plugin.forms import LanguageForm, LoginForm
-from lms_plugin.models.audit import LoginAttempt
+from lms_plugin.people.forms import LanguageForm, LoginForm
+from lms_plugin.people.models import LoginAttempt
 
-bp = Blueprint("auth", __name__)
+bp = Blueprint("auth", __name__, template_folder="templates")
 
 # Checked for unknown accounts, so a wrong username costs as much time as a wrong password.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
@@ -51,7 +51,7 @@ def login() -> str | Response | tuple[str, int]:
         if by_account >= limit or by_address >= 4 * limit:
             minutes = current_app.config["LOGIN_WINDOW_MINUTES"]
             flash(_("Too many failed sign-ins. Wait %(minutes)d minutes and try again.", minutes=minutes), "error")
-            return render_template("login.html", form=form), 429
+            return render_template("people/login.html", form=form), 429
         user = db.session.scalar(select(User).where(User.username == username))
         password_ok = user.check_password(form.password.data) if user else _check_dummy(form.password.data)
         succeeded = bool(user and password_ok and user.active)
@@ -59,7 +59,7 @@ def login() -> str | Response | tuple[str, int]:
         if not succeeded:
             db.session.commit()
             flash(_("Wrong username or password."), "error")
-            return render_template("login.html", form=form), 401
+            return render_template("people/login.html", form=form), 401
         language = session.get("language")
         session.clear()  # a fresh session on sign-in; only the chosen language carries over
         if language:
@@ -69,7 +69,7 @@ def login() -> str | Response | tuple[str, int]:
         db.session.commit()
         return redirect(_safe_next(request.args.get("next")))
     status = 400 if form.errors else 200
-    return render_template("login.html", form=form), status
+    return render_template("people/login.html", form=form), status
 
 
 def _check_dummy(password: str) -> bool:
