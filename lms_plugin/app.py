@@ -28,20 +28,18 @@ def select_language() -> str:
 def register_blueprints(app: Flask) -> None:
     """Every area's pages. Areas are independent; this is the one place that names them all."""
     from lms_plugin.people import views as people
+    from lms_plugin.practice.views import logbook as practice
+    from lms_plugin.practice.views import mentoring, progression, units
     from lms_plugin.views import (
         api,
         courses,
         framework,
         main,
-        mentoring,
-        practice,
         profiles,
-        progression,
         psychology,
         reports,
         testing,
         testing_admin,
-        units,
     )
 
     for module in (people, main, testing, testing_admin, psychology, practice, mentoring, courses, reports,

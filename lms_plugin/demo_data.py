@@ -23,9 +23,11 @@ from fixtures import instrument_definition, read_yaml
 from lms_plugin.core.base import utcnow
 from lms_plugin.core.people import Cohort, Role, TrainingUnit, User
 from lms_plugin.models.assessments import InstrumentRecord, NormObservation, Sitting, TestAssignment
-from lms_plugin.models.practice import LogbookEntry, Placement, PracticeTask, SignOffOutcome
-from lms_plugin.operations import assessments, organisation, practice
+from lms_plugin.operations import assessments
 from lms_plugin.people.operations import create_user
+from lms_plugin.practice.models import LogbookEntry, Placement, PracticeTask, SignOffOutcome
+from lms_plugin.practice.operations import logbook as practice
+from lms_plugin.practice.operations import placements as organisation
 from psychometrics.simulation import simulate_instrument_responses
 
 ANCHOR_DAY = dt.date(2026, 11, 23)
@@ -210,7 +212,7 @@ def _framework_policy(session: Session, framework: Any) -> None:
 def _practice_demo(session: Session, users: dict[str, User], today: dt.date, report: LoadReport) -> None:
     """Requests, an observation, a correction, reviews, countersignatures and panel cases from
     ``practice_demo.yaml``, through the same operations the mentors and assessors use. Runs once."""
-    from lms_plugin.models.practice import (
+    from lms_plugin.practice.models import (
         AreaJudgement,
         CountersignDecision,
         PanelCase,
@@ -219,7 +221,7 @@ def _practice_demo(session: Session, users: dict[str, User], today: dt.date, rep
         ReviewKind,
         SignOffRequest,
     )
-    from lms_plugin.operations import reviews
+    from lms_plugin.practice.operations import reviews
 
     if session.scalar(select(func.count(PracticeReview.id))) or session.scalar(select(func.count(SignOffRequest.id))):
         return

@@ -8,8 +8,8 @@ from flask import Flask
 def register_cli(app: Flask) -> None:
     from lms_plugin.cli.demo import demo_cli
     from lms_plugin.cli.framework import framework_cli
-    from lms_plugin.cli.practice import practice_cli
     from lms_plugin.people.cli import users_cli
+    from lms_plugin.practice.cli import practice_cli
 
     for group in (demo_cli, users_cli, framework_cli, practice_cli):
         app.cli.add_command(group)

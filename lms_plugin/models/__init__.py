@@ -13,7 +13,8 @@ from lms_plugin.models.assessments import (
     SubscaleResult,
     TestAssignment,
 )
-from lms_plugin.models.practice import (
+from lms_plugin.people.models import LoginAttempt
+from lms_plugin.practice.models import (
     LogbookEntry,
     MentorProfile,
     Placement,
@@ -21,7 +22,6 @@ from lms_plugin.models.practice import (
     SignOff,
     SignOffOutcome,
 )
-from lms_plugin.people.models import LoginAttempt
 
 __all__ = [
     "Answer", "AuditEntry", "Cohort", "Institution", "InstrumentRecord", "LogbookEntry", "LoginAttempt",

@@ -25,7 +25,6 @@ from competency_framework.gaps import GapMatrix, gap_matrix
 from competency_framework.models import Competency, Framework, FrameworkStatus
 from competency_framework.proficiency import ProficiencyRow, person_profile, policy_for
 from lms_plugin import charts_competency
-from lms_plugin.auth.permissions import can_view_person
 from lms_plugin.competency_texts import describe_policy, explain, person_names, template_helpers
 from lms_plugin.core import audit, clock
 from lms_plugin.core.base import utcnow
@@ -33,8 +32,9 @@ from lms_plugin.core.capabilities import Capability, has_capability, require
 from lms_plugin.core.people import Cohort, TrainingUnit, User
 from lms_plugin.extensions import db
 from lms_plugin.forms_framework import RatingForm, level_choices
-from lms_plugin.models.practice import Placement
 from lms_plugin.operations import framework as ops
+from lms_plugin.practice.models import Placement
+from lms_plugin.practice.operations.access import can_view_person
 from lms_plugin.reports.gaps import BelowRow, GapColumn, GapLabels, GapRow, gap_workbook
 from lms_plugin.web import charts
 from lms_plugin.web.excel import timestamp, to_bytes

@@ -7,7 +7,6 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from lms_plugin.auth.permissions import require_view_person
 from lms_plugin.core import audit
 from lms_plugin.core.base import utcnow
 from lms_plugin.core.capabilities import Capability, has_capability
@@ -16,6 +15,7 @@ from lms_plugin.core.errors import OperationError
 from lms_plugin.extensions import db
 from lms_plugin.models.assessments import Sitting, SittingStatus, TestAssignment
 from lms_plugin.operations import assessments
+from lms_plugin.practice.operations.access import require_view_person
 from lms_plugin.web import charts
 from lms_plugin.web.forms import ConfirmForm
 from lms_plugin.web.pages import language

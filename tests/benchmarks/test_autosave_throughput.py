@@ -266,8 +266,9 @@ def prepare_database(folder: Path, n_people: int, n_answers: int) -> Prepared:
     from lms_plugin.core.base import utcnow
     from lms_plugin.core.people import Role
     from lms_plugin.extensions import db
-    from lms_plugin.operations import assessments, organisation
+    from lms_plugin.operations import assessments
     from lms_plugin.people.operations import create_user
+    from lms_plugin.practice.operations import placements as organisation
 
     url = f"sqlite:///{folder / 'autosave.sqlite3'}"
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": SECRET})

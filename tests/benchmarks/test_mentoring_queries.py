@@ -28,7 +28,7 @@ from lms_plugin import create_app
 from lms_plugin.core.base import Base
 from lms_plugin.core.people import Institution, Role, TrainingUnit, User
 from lms_plugin.extensions import db
-from lms_plugin.models.practice import (
+from lms_plugin.practice.models import (
     LogbookEntry,
     MentorProfile,
     Placement,
@@ -160,7 +160,7 @@ def _today(monkeypatch: pytest.MonkeyPatch) -> None:
     import lms_plugin.core.clock as clock
 
     monkeypatch.setattr(clock, "today", lambda: TODAY)
-    for module in ("lms_plugin.views.mentoring", "lms_plugin.views.units", "lms_plugin.views.practice_helpers"):
+    for module in ("lms_plugin.practice.views.mentoring", "lms_plugin.practice.views.units", "lms_plugin.practice.views.helpers"):
         monkeypatch.setattr(f"{module}.today", lambda: TODAY)
 
 

@@ -9,7 +9,7 @@ from typing import Any, Callable
 from sqlalchemy import select
 
 from lms_plugin.core.people import TrainingUnit, User
-from lms_plugin.models.practice import (
+from lms_plugin.practice.models import (
     AreaJudgement,
     Countersignature,
     CountersignDecision,
@@ -21,7 +21,8 @@ from lms_plugin.models.practice import (
     ReviewKind,
     SignOffOutcome,
 )
-from lms_plugin.operations import practice, reviews
+from lms_plugin.practice.operations import logbook as practice
+from lms_plugin.practice.operations import reviews
 from tests.conftest import TEST_TODAY
 
 PDF_BYTES = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from competency_framework.models import Evidence, EvidenceSource
 from lms_plugin.core.audit import AuditEntry
 from lms_plugin.core.base import ImmutableRecordError
-from lms_plugin.models.practice import LogbookEntry, Placement, PracticeTask, SignOff, SignOffOutcome
-from lms_plugin.operations import practice
+from lms_plugin.practice.models import LogbookEntry, Placement, PracticeTask, SignOff, SignOffOutcome
+from lms_plugin.practice.operations import logbook as practice
 from tests.conftest import TEST_TODAY, csrf_token
 
 

@@ -17,8 +17,9 @@ from sqlalchemy import select
 from courses.models import Lesson, LessonKind
 from lms_plugin.core.people import Cohort
 from lms_plugin.models.assessments import TestAssignment
-from lms_plugin.models.practice import PracticeTask
-from lms_plugin.operations import assessments, practice
+from lms_plugin.operations import assessments
+from lms_plugin.practice.models import PracticeTask
+from lms_plugin.practice.operations import logbook as practice
 from tests.conftest import TEST_TODAY
 from tests.web.permissions import LOGIN, Route, expect, matrix_tests
 

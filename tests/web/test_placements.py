@@ -11,8 +11,10 @@ from sqlalchemy import func, select
 from lms_plugin.core.audit import AuditEntry
 from lms_plugin.core.errors import Conflict, OperationError, PermissionDenied
 from lms_plugin.core.people import Institution, TrainingUnit
-from lms_plugin.models.practice import Placement, RequestStatus
-from lms_plugin.operations import organisation, oversight, practice
+from lms_plugin.practice.models import Placement, RequestStatus
+from lms_plugin.practice.operations import logbook as practice
+from lms_plugin.practice.operations import oversight
+from lms_plugin.practice.operations import placements as organisation
 from tests.conftest import TEST_TODAY, csrf_token
 from tests.web.practice_objects import english, new_entry
 

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select, text
 
 from lms_plugin.core.base import ImmutableRecordError
-from lms_plugin.models.practice import (
+from lms_plugin.practice.models import (
     Countersignature,
     PanelDecision,
     PracticeChainHead,
@@ -17,8 +17,9 @@ from lms_plugin.models.practice import (
     SignOff,
     SignOffOutcome,
 )
-from lms_plugin.operations import practice, reviews
-from lms_plugin.operations.practice_chain import GENESIS, chained_records, compute_hash, verify_all, verify_chain
+from lms_plugin.practice.operations import logbook as practice
+from lms_plugin.practice.operations import reviews
+from lms_plugin.practice.operations.chain import GENESIS, chained_records, compute_hash, verify_all, verify_chain
 from tests.conftest import TEST_TODAY
 from tests.web.practice_objects import GRACE, PDF_BYTES, all_expected, new_entry
 

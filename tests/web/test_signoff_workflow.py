@@ -19,7 +19,7 @@ from lms_plugin.core.base import Base, ImmutableRecordError
 from lms_plugin.core.errors import Conflict, OperationError, PermissionDenied
 from lms_plugin.core.people import Institution, Role, TrainingUnit, User
 from lms_plugin.core.sqlite import configure_sqlite
-from lms_plugin.models.practice import (
+from lms_plugin.practice.models import (
     AreaJudgement,
     CountersignDecision,
     LogbookAttachment,
@@ -37,8 +37,9 @@ from lms_plugin.models.practice import (
     SignOffOutcome,
     SignOffRequest,
 )
-from lms_plugin.operations import oversight, practice, reviews
-from lms_plugin.operations.practice_chain import verify_chain
+from lms_plugin.practice.operations import logbook as practice
+from lms_plugin.practice.operations import oversight, reviews
+from lms_plugin.practice.operations.chain import verify_chain
 from tests.conftest import TEST_TODAY, csrf_token
 from tests.web.practice_objects import GRACE, PDF_BYTES, PNG_BYTES, all_expected, english, new_entry
 

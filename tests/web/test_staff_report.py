@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from lms_plugin.core.people import Cohort, Role, User
 from lms_plugin.models.assessments import Sitting, SittingStatus, SubscaleResult
-from lms_plugin.models.practice import PracticeTask, SignOff, SignOffOutcome
+from lms_plugin.practice.models import PracticeTask, SignOff, SignOffOutcome
 
 
 def _download(client, login_as, database, username="admin"):

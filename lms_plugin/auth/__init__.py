@@ -1,1 +1,0 @@
-"""Sign-in, roles, capabilities and object-level access checks."""

@@ -1,0 +1,1 @@
+"""Named operations of the practice area."""

@@ -1,0 +1,1 @@
+"""The practice area's pages: logbook, mentoring, units and placements, progression."""
