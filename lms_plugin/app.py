@@ -30,16 +30,16 @@ def register_blueprints(app: Flask) -> None:
     from lms_plugin.people import views as people
     from lms_plugin.practice.views import logbook as practice
     from lms_plugin.practice.views import mentoring, progression, units
+    from lms_plugin.psychology import views as psychology
+    from lms_plugin.testing import admin as testing_admin
+    from lms_plugin.testing import api
+    from lms_plugin.testing import views as testing
     from lms_plugin.views import (
-        api,
         courses,
         framework,
         main,
         profiles,
-        psychology,
         reports,
-        testing,
-        testing_admin,
     )
 
     for module in (people, main, testing, testing_admin, psychology, practice, mentoring, courses, reports,

@@ -22,12 +22,12 @@ from courses.models import Lesson, LessonKind, Programme
 from fixtures import instrument_definition, read_yaml
 from lms_plugin.core.base import utcnow
 from lms_plugin.core.people import Cohort, Role, TrainingUnit, User
-from lms_plugin.models.assessments import InstrumentRecord, NormObservation, Sitting, TestAssignment
-from lms_plugin.operations import assessments
 from lms_plugin.people.operations import create_user
 from lms_plugin.practice.models import LogbookEntry, Placement, PracticeTask, SignOffOutcome
 from lms_plugin.practice.operations import logbook as practice
 from lms_plugin.practice.operations import placements as organisation
+from lms_plugin.testing import operations as assessments
+from lms_plugin.testing.models import InstrumentRecord, NormObservation, Sitting, TestAssignment
 from psychometrics.simulation import simulate_instrument_responses
 
 ANCHOR_DAY = dt.date(2026, 11, 23)

@@ -4,15 +4,6 @@ from competency_framework import models as _framework_models  # noqa: F401  (reg
 from courses import models as _course_models  # noqa: F401
 from lms_plugin.core.audit import AuditEntry
 from lms_plugin.core.people import Cohort, Institution, Role, TrainingUnit, User
-from lms_plugin.models.assessments import (
-    Answer,
-    InstrumentRecord,
-    NormObservation,
-    Sitting,
-    SittingStatus,
-    SubscaleResult,
-    TestAssignment,
-)
 from lms_plugin.people.models import LoginAttempt
 from lms_plugin.practice.models import (
     LogbookEntry,
@@ -21,6 +12,15 @@ from lms_plugin.practice.models import (
     PracticeTask,
     SignOff,
     SignOffOutcome,
+)
+from lms_plugin.testing.models import (
+    Answer,
+    InstrumentRecord,
+    NormObservation,
+    Sitting,
+    SittingStatus,
+    SubscaleResult,
+    TestAssignment,
 )
 
 __all__ = [

@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from courses.models import CourseModule, Lesson, LessonProgress, ModuleCompletion
 from lms_plugin.core.people import Cohort, Role, TrainingUnit, User
-from lms_plugin.models.assessments import Sitting, SittingStatus, SubscaleResult, TestAssignment
 from lms_plugin.practice.models import Placement, PracticeTask, SignOff, SignOffOutcome
 from lms_plugin.reports.cohort import CohortRow
+from lms_plugin.testing.models import Sitting, SittingStatus, SubscaleResult, TestAssignment
 from psychometrics import Instrument
 from psychometrics.instrument import localise
 

@@ -15,11 +15,11 @@ from lms_plugin.core.capabilities import Capability, has_capability, require
 from lms_plugin.core.clock import today
 from lms_plugin.core.people import Cohort, Role, User
 from lms_plugin.extensions import db
-from lms_plugin.models.assessments import Sitting, SittingStatus
-from lms_plugin.operations import assessments
 from lms_plugin.practice.models import LogbookEntry, Placement, PracticeTask, SignOff
 from lms_plugin.practice.operations import logbook as practice
 from lms_plugin.practice.operations.access import assigned_cadet_ids
+from lms_plugin.testing import operations as assessments
+from lms_plugin.testing.models import Sitting, SittingStatus
 
 bp = Blueprint("main", __name__)
 

@@ -266,9 +266,9 @@ def prepare_database(folder: Path, n_people: int, n_answers: int) -> Prepared:
     from lms_plugin.core.base import utcnow
     from lms_plugin.core.people import Role
     from lms_plugin.extensions import db
-    from lms_plugin.operations import assessments
     from lms_plugin.people.operations import create_user
     from lms_plugin.practice.operations import placements as organisation
+    from lms_plugin.testing import operations as assessments
 
     url = f"sqlite:///{folder / 'autosave.sqlite3'}"
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": SECRET})
@@ -312,7 +312,7 @@ def prepare_database(folder: Path, n_people: int, n_answers: int) -> Prepared:
 def stored_answers(prepared: Prepared) -> dict[int, list[tuple[str, str]]]:
     from lms_plugin import create_app
     from lms_plugin.extensions import db
-    from lms_plugin.models.assessments import Answer
+    from lms_plugin.testing.models import Answer
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": prepared.database_url, "SECRET_KEY": SECRET})
     with app.app_context():

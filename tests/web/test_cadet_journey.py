@@ -7,8 +7,8 @@ import re
 from sqlalchemy import func, select
 
 from competency_framework.models import Evidence, EvidenceSource
-from lms_plugin.models.assessments import Answer, Sitting, SittingStatus, SubscaleResult, TestAssignment
-from lms_plugin.operations.assessments import instrument_of
+from lms_plugin.testing.models import Answer, Sitting, SittingStatus, SubscaleResult, TestAssignment
+from lms_plugin.testing.operations import instrument_of
 from psychometrics import score_instrument
 from tests.conftest import csrf_token
 

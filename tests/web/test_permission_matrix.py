@@ -16,10 +16,10 @@ from sqlalchemy import select
 
 from courses.models import Lesson, LessonKind
 from lms_plugin.core.people import Cohort
-from lms_plugin.models.assessments import TestAssignment
-from lms_plugin.operations import assessments
 from lms_plugin.practice.models import PracticeTask
 from lms_plugin.practice.operations import logbook as practice
+from lms_plugin.testing import operations as assessments
+from lms_plugin.testing.models import TestAssignment
 from tests.conftest import TEST_TODAY
 from tests.web.permissions import LOGIN, Route, expect, matrix_tests
 

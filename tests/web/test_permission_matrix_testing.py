@@ -16,8 +16,8 @@ from sqlalchemy import select
 
 from lms_plugin.core.base import utcnow
 from lms_plugin.core.clock import SERVICE_TIMEZONE
-from lms_plugin.models.assessments import TestAssignment
-from lms_plugin.operations import assessments
+from lms_plugin.testing import operations as assessments
+from lms_plugin.testing.models import TestAssignment
 from tests.web.permissions import LOGIN, Route, expect, matrix_tests
 
 MANAGE_PAGE = expect(LOGIN, 403, 403, 403, 403, 200, assessor=403, psychologist=200)

@@ -21,7 +21,10 @@ from sqlalchemy import func, select
 from lms_plugin.core.audit import AuditEntry
 from lms_plugin.core.errors import PermissionDenied
 from lms_plugin.demo_data import NORM_SAMPLE_SIZE
-from lms_plugin.models.assessments import (
+from lms_plugin.psychology import operations as psychology
+from lms_plugin.psychology.item_analysis_workbook import ItemAnalysisLabels, ItemAnalysisRows, item_analysis_workbook
+from lms_plugin.testing import operations as assessments
+from lms_plugin.testing.models import (
     InstrumentRecord,
     NormObservation,
     NormSampleResponse,
@@ -30,8 +33,6 @@ from lms_plugin.models.assessments import (
     SubscaleResult,
     TestAssignment,
 )
-from lms_plugin.operations import assessments, psychology
-from lms_plugin.reports.item_analysis import ItemAnalysisLabels, ItemAnalysisRows, item_analysis_workbook
 from psychometrics import NormTable, band_for_t, score_instrument
 from psychometrics.ctt import cronbach_alpha, distractor_analysis
 from psychometrics.dif import mantel_haenszel

@@ -13,8 +13,8 @@ from lms_plugin.core.audit import AuditEntry
 from lms_plugin.core.base import utcnow
 from lms_plugin.core.clock import SERVICE_TIMEZONE
 from lms_plugin.core.errors import Conflict, OperationError, PermissionDenied
-from lms_plugin.models.assessments import Answer, Sitting, SittingStatus, SubscaleResult, TestAssignment
-from lms_plugin.operations import assessments
+from lms_plugin.testing import operations as assessments
+from lms_plugin.testing.models import Answer, Sitting, SittingStatus, SubscaleResult, TestAssignment
 from psychometrics import score_instrument
 from tests.conftest import csrf_token
 

@@ -13,8 +13,8 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from lms_plugin.core.people import Cohort, Role, User
-from lms_plugin.models.assessments import Sitting, SittingStatus, SubscaleResult
 from lms_plugin.practice.models import PracticeTask, SignOff, SignOffOutcome
+from lms_plugin.testing.models import Sitting, SittingStatus, SubscaleResult
 
 
 def _download(client, login_as, database, username="admin"):

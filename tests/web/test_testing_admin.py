@@ -11,8 +11,8 @@ from lms_plugin.core.audit import AuditEntry
 from lms_plugin.core.base import utcnow
 from lms_plugin.core.clock import SERVICE_TIMEZONE
 from lms_plugin.core.people import Cohort
-from lms_plugin.models.assessments import InstrumentRecord, Sitting, SittingStatus, TestAssignment
-from lms_plugin.operations import assessments
+from lms_plugin.testing import operations as assessments
+from lms_plugin.testing.models import InstrumentRecord, Sitting, SittingStatus, TestAssignment
 from tests.conftest import csrf_token
 
 NEW = "/tests/admin/assignments/new"

@@ -18,8 +18,6 @@ from lms_plugin.core.clock import today
 from lms_plugin.core.errors import Conflict, OperationError
 from lms_plugin.core.people import User
 from lms_plugin.extensions import db
-from lms_plugin.models.assessments import Sitting, SittingStatus
-from lms_plugin.operations import assessments
 from lms_plugin.practice.forms import CorrectSignOffForm, ObservationForm, SignOffForm, review_form
 from lms_plugin.practice.models import (
     AreaJudgement,
@@ -47,6 +45,8 @@ from lms_plugin.practice.views.helpers import (
     visible_cadet,
     written,
 )
+from lms_plugin.testing import operations as assessments
+from lms_plugin.testing.models import Sitting, SittingStatus
 from lms_plugin.web.pages import language, localised, role_label
 
 bp = Blueprint("mentoring", __name__, template_folder="../templates")

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from lms_plugin.core import audit
 from lms_plugin.core.capabilities import Capability, require
 from lms_plugin.core.people import Cohort, Role, User
-from lms_plugin.models.assessments import (
+from lms_plugin.testing.models import (
     Answer,
     InstrumentRecord,
     NormObservation,
@@ -39,7 +39,7 @@ from lms_plugin.models.assessments import (
     SubscaleResult,
     TestAssignment,
 )
-from lms_plugin.operations.assessments import instrument_of, is_expired
+from lms_plugin.testing.operations import instrument_of, is_expired
 from psychometrics import (
     Instrument,
     ItemKind,

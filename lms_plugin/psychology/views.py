@@ -17,16 +17,17 @@ from werkzeug.wrappers import Response
 from lms_plugin.core.base import utcnow
 from lms_plugin.core.capabilities import Capability, require
 from lms_plugin.extensions import db
-from lms_plugin.models.assessments import InstrumentRecord, TestAssignment
-from lms_plugin.operations import assessments, psychology
-from lms_plugin.reports.item_analysis import ItemAnalysisLabels, item_analysis_workbook, rows_from_analysis
-from lms_plugin.reports.psychometric_results import ResultsWorkbookLabels, results_workbook, rows_from_results
-from lms_plugin.views.testing_admin import STATUS_LABELS
+from lms_plugin.psychology import operations as psychology
+from lms_plugin.psychology.item_analysis_workbook import ItemAnalysisLabels, item_analysis_workbook, rows_from_analysis
+from lms_plugin.psychology.results_workbook import ResultsWorkbookLabels, results_workbook, rows_from_results
+from lms_plugin.testing import operations as assessments
+from lms_plugin.testing.admin import STATUS_LABELS
+from lms_plugin.testing.models import InstrumentRecord, TestAssignment
 from lms_plugin.web.excel import timestamp, to_bytes
 from lms_plugin.web.pages import language, localised
 from psychometrics.instrument import localise
 
-bp = Blueprint("psychology", __name__, url_prefix="/psychology")
+bp = Blueprint("psychology", __name__, url_prefix="/psychology", template_folder="templates")
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -43,7 +44,7 @@ def index() -> str:
     records = db.session.scalars(select(InstrumentRecord).order_by(InstrumentRecord.code,
                                                                    InstrumentRecord.version.desc())).all()
     assignments = db.session.scalars(select(TestAssignment).order_by(TestAssignment.opens_at.desc())).all()
-    return render_template("psychology_index.html", records=records, assignments=assignments)
+    return render_template("psychology/index.html", records=records, assignments=assignments)
 
 
 @bp.get("/assignments/<int:assignment_id>/results")
@@ -55,7 +56,7 @@ def cohort_results(assignment_id: int) -> str:
     db.session.commit()  # the audit row
     instrument = assessments.instrument_of(assignment.instrument)
     lang = language()
-    return render_template("psychology_results.html", results=results, assignment=assignment, instrument=instrument,
+    return render_template("psychology/results.html", results=results, assignment=assignment, instrument=instrument,
                            band_titles={band.code: localise(band.title, lang) for band in instrument.bands},
                            subscale_titles={s.code: localise(s.title, lang) for s in instrument.subscales},
                            status_labels=STATUS_LABELS)
@@ -113,7 +114,7 @@ def norms(record_id: int) -> str:
     db.session.commit()
     instrument = assessments.instrument_of(record)
     groups = list(dict.fromkeys((row.group, row.label) for row in rows))
-    return render_template("psychology_norms.html", record=record, rows=rows, instrument=instrument, groups=groups,
+    return render_template("psychology/norms.html", record=record, rows=rows, instrument=instrument, groups=groups,
                            band_titles=[localise(b.title, language()) for b in instrument.bands if b.max_t is not None])
 
 
@@ -149,7 +150,7 @@ def item_analysis(record_id: int) -> str:
     _psychologist()
     analysis = _analysis(record_id, "psychometrics.item_analysis_viewed")
     db.session.commit()
-    return render_template("psychology_items.html", analysis=analysis, record=analysis.record,
+    return render_template("psychology/items.html", analysis=analysis, record=analysis.record,
                            flag_label=psychology.flag_label, severe=psychology.SEVERE_FLAGS,
                            subscale_titles={s.subscale: s.title for s in analysis.scales})
 

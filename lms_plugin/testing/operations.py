@@ -20,7 +20,7 @@ from lms_plugin.core.capabilities import Capability, require
 from lms_plugin.core.clock import SERVICE_TIMEZONE
 from lms_plugin.core.errors import Conflict, OperationError, PermissionDenied
 from lms_plugin.core.people import Cohort, User
-from lms_plugin.models.assessments import (
+from lms_plugin.testing.models import (
     Answer,
     InstrumentRecord,
     NormObservation,

@@ -12,8 +12,8 @@ from werkzeug.wrappers import Response
 
 from lms_plugin.core.errors import OperationError
 from lms_plugin.extensions import db
-from lms_plugin.models.assessments import Sitting, TestAssignment
-from lms_plugin.operations import assessments
+from lms_plugin.testing import operations as assessments
+from lms_plugin.testing.models import Sitting, TestAssignment
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 

@@ -19,13 +19,13 @@ from lms_plugin.core.clock import SERVICE_TIMEZONE
 from lms_plugin.core.errors import OperationError
 from lms_plugin.core.people import Cohort, Role, User
 from lms_plugin.extensions import db
-from lms_plugin.models.assessments import Answer, InstrumentRecord, Sitting, SittingStatus, TestAssignment
-from lms_plugin.operations import assessments
+from lms_plugin.testing import operations as assessments
 from lms_plugin.testing.forms import AssignmentForm, ReopenForm, WindowForm
+from lms_plugin.testing.models import Answer, InstrumentRecord, Sitting, SittingStatus, TestAssignment
 from lms_plugin.web.forms import ConfirmForm
 from lms_plugin.web.pages import localised
 
-bp = Blueprint("testing_admin", __name__, url_prefix="/tests/admin")
+bp = Blueprint("testing_admin", __name__, url_prefix="/tests/admin", template_folder="templates")
 
 STATUS_LABELS = {
     "none": _l("not started"),
@@ -62,7 +62,7 @@ def index() -> str:
         counts[assignment_id][status.value] = n
     sizes = dict(db.session.execute(select(User.cohort_id, func.count(User.id))
                                     .where(User.role == Role.CADET).group_by(User.cohort_id)).all())
-    return render_template("testing_admin_index.html", assignments=assignments, counts=counts, sizes=sizes,
+    return render_template("testing/admin_index.html", assignments=assignments, counts=counts, sizes=sizes,
                            now=utcnow())
 
 
@@ -107,7 +107,7 @@ def new_assignment() -> str | Response | tuple[str, int]:
             flash(_("The test is assigned to %(cohort)s.", cohort=assignment.cohort.code), "success")
             return redirect(url_for("testing_admin.assignment", assignment_id=assignment.id))
     status = 400 if form.is_submitted() else 200
-    return render_template("testing_admin_new.html", form=form), status
+    return render_template("testing/admin_new.html", form=form), status
 
 
 def _sitting_rows(assignment: TestAssignment) -> list[dict]:
@@ -147,7 +147,7 @@ def assignment(assignment_id: int) -> str:
                         closes_at=to_local_input(found.closes_at))
     rows = _sitting_rows(found)
     expired = sum(1 for row in rows for entry in row["attempts"] if entry["status"] == "time_over")
-    return render_template("testing_admin_assignment.html", assignment=found, rows=rows, window=window,
+    return render_template("testing/admin_assignment.html", assignment=found, rows=rows, window=window,
                            confirm=ConfirmForm(), expired=expired, status_labels=STATUS_LABELS,
                            items=len(assessments.instrument_of(found.instrument).items), now=utcnow())
 
@@ -159,7 +159,7 @@ def reschedule(assignment_id: int) -> str | Response | tuple[str, int]:
     found = db.get_or_404(TestAssignment, assignment_id)
     window = WindowForm()
     if not window.validate_on_submit():
-        return render_template("testing_admin_assignment.html", assignment=found, rows=_sitting_rows(found),
+        return render_template("testing/admin_assignment.html", assignment=found, rows=_sitting_rows(found),
                                window=window, confirm=ConfirmForm(), expired=0, status_labels=STATUS_LABELS,
                                items=len(assessments.instrument_of(found.instrument).items), now=utcnow()), 400
     assessments.reschedule_assignment(db.session, current_user, found, opens_at=to_utc(window.opens_at.data),
@@ -201,5 +201,5 @@ def reopen(sitting_id: int) -> str | Response | tuple[str, int]:
             flash(_("Attempt %(n)d is open for %(name)s.", n=new.attempt, name=sitting.person.full_name), "success")
             return redirect(url_for("testing_admin.assignment", assignment_id=sitting.assignment_id))
     status = 400 if form.is_submitted() else 200
-    return render_template("testing_admin_reopen.html", sitting=sitting, form=form,
+    return render_template("testing/admin_reopen.html", sitting=sitting, form=form,
                            status_labels=STATUS_LABELS), status

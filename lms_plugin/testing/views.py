@@ -13,15 +13,15 @@ from lms_plugin.core.capabilities import Capability, has_capability
 from lms_plugin.core.clock import today
 from lms_plugin.core.errors import OperationError
 from lms_plugin.extensions import db
-from lms_plugin.models.assessments import Sitting, SittingStatus, TestAssignment
-from lms_plugin.operations import assessments
 from lms_plugin.practice.operations.access import require_view_person
+from lms_plugin.testing import operations as assessments
+from lms_plugin.testing.models import Sitting, SittingStatus, TestAssignment
 from lms_plugin.web import charts
 from lms_plugin.web.forms import ConfirmForm
 from lms_plugin.web.pages import language
 from psychometrics.instrument import localise
 
-bp = Blueprint("testing", __name__)
+bp = Blueprint("testing", __name__, template_folder="templates")
 
 
 def _own_sitting(sitting_id: int) -> Sitting:
@@ -64,7 +64,7 @@ def introduction(assignment_id: int) -> str:
     sitting = assessments.latest_sitting(db.session, assignment, current_user)
     now = utcnow()
     retake_at = assignment.retake_opens_at(sitting)
-    return render_template("test_intro.html", assignment=assignment, instrument=instrument, sitting=sitting,
+    return render_template("testing/intro.html", assignment=assignment, instrument=instrument, sitting=sitting,
                            is_open=assignment.is_open(now), retake_at=retake_at,
                            retake_due=retake_at is not None and retake_at <= now and assignment.is_open(now),
                            form=ConfirmForm(), localise=localise)
@@ -124,7 +124,7 @@ def item(sitting_id: int) -> str | Response | tuple[str, int]:
     current = instrument.item(sitting.item_order[sitting.position])
     answers = assessments.answers_of(db.session, sitting)
     status = 400 if error else 200
-    return render_template("test_item.html", sitting=sitting, instrument=instrument, item=current,
+    return render_template("testing/item.html", sitting=sitting, instrument=instrument, item=current,
                            chosen=answers.get(current.id), answered=len(answers), form=form, error=error,
                            time_left=_time_left(sitting), localise=localise, lang=language()), status
 
@@ -144,7 +144,7 @@ def review(sitting_id: int) -> str | Response:
     instrument = assessments.instrument_of(sitting.assignment.instrument)
     answers = assessments.answers_of(db.session, sitting)
     unanswered = [index + 1 for index, item_id in enumerate(sitting.item_order) if item_id not in answers]
-    return render_template("test_review.html", sitting=sitting, instrument=instrument, answered=len(answers),
+    return render_template("testing/review.html", sitting=sitting, instrument=instrument, answered=len(answers),
                            unanswered=unanswered, expired=False, time_left=_time_left(sitting), form=ConfirmForm(),
                            localise=localise)
 
@@ -195,7 +195,7 @@ def results(sitting_id: int) -> str:
         db.session.commit()
     g.no_store = True
     norm_group = next((result.norm_group for result in sitting.results if result.norm_group), None)
-    return render_template("test_results.html", sitting=sitting, instrument=instrument, views=views, own=own,
+    return render_template("testing/results.html", sitting=sitting, instrument=instrument, views=views, own=own,
                            raw=raw, raw_answers=raw_answers, show_chart=own or raw, norm_group=norm_group,
                            localise=localise)
 
