@@ -27,6 +27,8 @@ def select_language() -> str:
 
 def register_blueprints(app: Flask) -> None:
     """Every area's pages. Areas are independent; this is the one place that names them all."""
+    from lms_plugin.framework import profiles
+    from lms_plugin.framework import views as framework
     from lms_plugin.people import views as people
     from lms_plugin.practice.views import logbook as practice
     from lms_plugin.practice.views import mentoring, progression, units
@@ -36,9 +38,7 @@ def register_blueprints(app: Flask) -> None:
     from lms_plugin.testing import views as testing
     from lms_plugin.views import (
         courses,
-        framework,
         main,
-        profiles,
         reports,
     )
 

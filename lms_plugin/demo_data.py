@@ -202,7 +202,7 @@ def _framework_policy(session: Session, framework: Any) -> None:
         return
     from competency_framework.models import AggregationRule, RollupRule
     from competency_framework.proficiency import DEFAULT_AUTHORISED, DEFAULT_SOURCE_PRIORITY
-    from lms_plugin.operations import framework as framework_ops
+    from lms_plugin.framework import operations as framework_ops
 
     framework_ops.set_policy(session, None, framework, rule=AggregationRule.HIGHEST_SOURCE_PRIORITY,
                              authorised_sources=DEFAULT_AUTHORISED, source_priority=DEFAULT_SOURCE_PRIORITY,

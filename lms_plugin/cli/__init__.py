@@ -7,7 +7,7 @@ from flask import Flask
 
 def register_cli(app: Flask) -> None:
     from lms_plugin.cli.demo import demo_cli
-    from lms_plugin.cli.framework import framework_cli
+    from lms_plugin.framework.cli import framework_cli
     from lms_plugin.people.cli import users_cli
     from lms_plugin.practice.cli import practice_cli
 

@@ -18,7 +18,7 @@ from competency_framework.models import AggregationRule, Competency, Framework, 
 from competency_framework.operations import current_framework, policy_for
 from competency_framework.tree import node_by_code
 from lms_plugin.core.audit import AuditEntry
-from lms_plugin.operations import framework as ops
+from lms_plugin.framework import operations as ops
 from tests.conftest import csrf_token
 
 REFERENCE = Path(__file__).resolve().parents[1] / "competency_framework" / "reference" / "moodle-oecd-framework.csv"

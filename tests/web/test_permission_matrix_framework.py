@@ -19,7 +19,7 @@ from competency_framework.interchange.moodle_csv import HEADERS
 from competency_framework.operations import current_framework, load_framework_definition
 from competency_framework.tree import node_by_code
 from lms_plugin.core.people import Cohort, User
-from lms_plugin.operations import framework as ops
+from lms_plugin.framework import operations as ops
 from tests.web.permissions import LOGIN, Route, expect, matrix_tests
 
 STAFF_READ = expect(LOGIN, 403, 403, 403, 403, 200)

@@ -15,7 +15,7 @@ from competency_framework.operations import current_framework, record_evidence
 from competency_framework.tree import node_by_code
 from lms_plugin.core.audit import AuditEntry
 from lms_plugin.core.people import Cohort
-from lms_plugin.operations import framework as ops
+from lms_plugin.framework import operations as ops
 from tests.conftest import TEST_TODAY, csrf_token
 
 

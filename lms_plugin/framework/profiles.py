@@ -24,23 +24,23 @@ from wtforms.fields.choices import SelectChoice
 from competency_framework.gaps import GapMatrix, gap_matrix
 from competency_framework.models import Competency, Framework, FrameworkStatus
 from competency_framework.proficiency import ProficiencyRow, person_profile, policy_for
-from lms_plugin import charts_competency
-from lms_plugin.competency_texts import describe_policy, explain, person_names, template_helpers
 from lms_plugin.core import audit, clock
 from lms_plugin.core.base import utcnow
 from lms_plugin.core.capabilities import Capability, has_capability, require
 from lms_plugin.core.people import Cohort, TrainingUnit, User
 from lms_plugin.extensions import db
-from lms_plugin.forms_framework import RatingForm, level_choices
-from lms_plugin.operations import framework as ops
+from lms_plugin.framework import charts as charts_competency
+from lms_plugin.framework import operations as ops
+from lms_plugin.framework.forms import RatingForm, level_choices
+from lms_plugin.framework.gaps_workbook import BelowRow, GapColumn, GapLabels, GapRow, gap_workbook
+from lms_plugin.framework.texts import describe_policy, explain, person_names, template_helpers
 from lms_plugin.practice.models import Placement
 from lms_plugin.practice.operations.access import can_view_person
-from lms_plugin.reports.gaps import BelowRow, GapColumn, GapLabels, GapRow, gap_workbook
 from lms_plugin.web import charts
 from lms_plugin.web.excel import timestamp, to_bytes
 from lms_plugin.web.pages import attempt, language, local_time, localised
 
-bp = Blueprint("profiles", __name__)
+bp = Blueprint("profiles", __name__, template_folder="templates")
 bp.context_processor(template_helpers)
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -130,7 +130,7 @@ def _render_profile(person: User, form: RatingForm | None = None, status: int = 
     framework, versions = _chosen_version([person.role_profile_code])
     g.no_store = True
     if framework is None:
-        return render_template("profile.html", person=person, framework=None, versions=versions, rows=[],
+        return render_template("framework/profile.html", person=person, framework=None, versions=versions, rows=[],
                                form=None), status
     rows = _profile_rows(framework, person)
     role = next((profile for profile in framework.role_profiles if profile.code == person.role_profile_code), None)
@@ -143,7 +143,7 @@ def _render_profile(person: User, form: RatingForm | None = None, status: int = 
     summary = {"required": sum(1 for item in rows if item.row.required),
                "met": sum(1 for item in rows if item.row.required and not item.row.gap),
                "below": sum(1 for item in rows if item.row.gap)}
-    return render_template("profile.html", person=person, framework=framework, versions=versions, rows=rows,
+    return render_template("framework/profile.html", person=person, framework=framework, versions=versions, rows=rows,
                            role=role, form=form if can_rate else None, summary=summary,
                            policy=describe_policy(policy_for(framework).describe()),
                            chart_size=charts_competency.profile_pixels(len(rows))), status
@@ -257,7 +257,7 @@ def _gaps_page(gaps: GroupGaps | None, versions: list[Framework], *, title: str,
             rows.append((person, cells, int(matrix.below[i].sum())))
         most_below = matrix.most_below(10)
     return render_template(
-        "cohort_gaps.html", title=title, back=back, gaps=gaps, versions=versions, rows=rows,
+        "framework/cohort_gaps.html", title=title, back=back, gaps=gaps, versions=versions, rows=rows,
         most_below=most_below, chart_url=chart_url, workbook_url=workbook_url, units=units,
         chart_size=None if gaps is None else charts_competency.heatmap_size(len(gaps.people),
                                                                              len(gaps.matrix.competencies)))

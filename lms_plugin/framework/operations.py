@@ -44,11 +44,11 @@ from competency_framework.models import (
     Scale,
 )
 from competency_framework.tree import touch
-from lms_plugin.competency_texts import status_label
 from lms_plugin.core import audit
 from lms_plugin.core.capabilities import Capability, require
 from lms_plugin.core.errors import Conflict, OperationError, PermissionDenied
 from lms_plugin.core.people import User
+from lms_plugin.framework.texts import status_label
 
 Progress = Callable[[int, int], None]
 

@@ -22,7 +22,7 @@ from competency_framework.interchange import Format, InterchangeError
 from competency_framework.models import Competency, Framework, FrameworkStatus
 from lms_plugin.core.errors import OperationError
 from lms_plugin.extensions import db
-from lms_plugin.operations import framework as ops
+from lms_plugin.framework import operations as ops
 
 framework_cli = AppGroup("framework", help="The competency framework: list, import and export versions.")
 

@@ -35,11 +35,11 @@ from competency_framework.models import (
 )
 from competency_framework.proficiency import policy_for
 from competency_framework.tree import descendants, walk
-from lms_plugin.competency_texts import describe_policy, status_label, template_helpers
 from lms_plugin.core.capabilities import Capability, has_capability, require
 from lms_plugin.core.errors import OperationError, PermissionDenied
 from lms_plugin.extensions import db
-from lms_plugin.forms_framework import (
+from lms_plugin.framework import operations as ops
+from lms_plugin.framework.forms import (
     PRIORITY_SLOTS,
     FrameworkTextsForm,
     ImportForm,
@@ -54,11 +54,11 @@ from lms_plugin.forms_framework import (
     level_choices,
     requirements_form,
 )
-from lms_plugin.operations import framework as ops
+from lms_plugin.framework.texts import describe_policy, status_label, template_helpers
 from lms_plugin.web.forms import ConfirmForm
 from lms_plugin.web.pages import attempt, language, localised
 
-bp = Blueprint("framework", __name__, url_prefix="/framework")
+bp = Blueprint("framework", __name__, url_prefix="/framework", template_folder="templates")
 bp.context_processor(template_helpers)
 
 TOP = 0  # the "top level" choice of a parent select
@@ -143,7 +143,7 @@ def _versions_by_code() -> list[tuple[str, list[Framework]]]:
 @login_required
 def index() -> str:
     _require_read()
-    return render_template("framework_index.html", groups=_versions_by_code(), can_manage=_can_manage())
+    return render_template("framework/index.html", groups=_versions_by_code(), can_manage=_can_manage())
 
 
 def _scale_choices() -> list[SelectChoice]:
@@ -169,7 +169,7 @@ def new() -> str | Response | tuple[str, int]:
                     code=created[0].code, version=created[0].version), "success")
             return redirect(url_for("framework.version", framework_id=created[0].id))
         page_error = _attach(form, problem, "code")
-    return render_template("framework_new.html", form=form, page_error=page_error), _status(form, page_error, problem)
+    return render_template("framework/new.html", form=form, page_error=page_error), _status(form, page_error, problem)
 
 
 def _version_page(framework: Framework, *, error: str | None = None, status: int = 200) -> tuple[str, int]:
@@ -180,7 +180,7 @@ def _version_page(framework: Framework, *, error: str | None = None, status: int
     draft = next((item for item in versions if item.status is FrameworkStatus.DRAFT), None)
     requirement_counts = {profile.id: len(profile.requirements) for profile in framework.role_profiles}
     return render_template(
-        "framework_version.html", framework=framework, children=children, versions=versions, draft=draft,
+        "framework/version.html", framework=framework, children=children, versions=versions, draft=draft,
         policy=describe_policy(policy_for(framework).describe()), requirement_counts=requirement_counts,
         can_manage=_can_manage(), confirm=ConfirmForm(), error=error, formats=list(Format)), status
 
@@ -212,7 +212,7 @@ def edit(framework_id: int) -> str | Response | tuple[str, int]:
             flash(_("Saved."), "success")
             return redirect(url_for("framework.version", framework_id=framework.id))
         page_error = _attach(form, problem, "title_en")
-    return render_template("framework_edit.html", framework=framework, form=form, page_error=page_error), \
+    return render_template("framework/edit.html", framework=framework, form=form, page_error=page_error), \
         _status(form, page_error, problem)
 
 
@@ -280,7 +280,7 @@ def compare(framework_id: int) -> str:
         old, new_ = (other, framework) if other.version < framework.version else (framework, other)
         diff = domain.compare_versions(old, new_)
         requirements = _requirement_changes(old, new_)
-    return render_template("framework_compare.html", framework=framework, versions=versions, other=other,
+    return render_template("framework/compare.html", framework=framework, versions=versions, other=other,
                            old=old, new=new_, diff=diff, requirements=requirements)
 
 
@@ -358,7 +358,7 @@ def import_() -> str | Response | tuple[str, int]:
              "row": any(location.row is not None for location, _problem in problems),
              "column": any(location.column for location, _problem in problems),
              "path": any(location.path for location, _problem in problems)}
-    return render_template("framework_import.html", form=form, problems=problems, shown=shown,
+    return render_template("framework/import.html", form=form, problems=problems, shown=shown,
                            page_error=page_error), status
 
 
@@ -401,7 +401,7 @@ def add_node(framework_id: int) -> str | Response | tuple[str, int]:
             flash(_("%(code)s added.", code=added[0].code), "success")
             return redirect(url_for("framework.version", framework_id=framework.id, _anchor=f"node-{added[0].id}"))
         page_error = _attach(form, problem, "parent")
-    return render_template("framework_node_new.html", framework=framework, form=form, page_error=page_error), \
+    return render_template("framework/node_new.html", framework=framework, form=form, page_error=page_error), \
         _status(form, page_error, problem)
 
 
@@ -425,7 +425,7 @@ def _node_page(node: Competency, *, edit_form: NodeEditForm | None = None, move_
         ancestor = ancestor.parent
     requirements = [(profile, requirement.level) for profile in framework.role_profiles
                     for requirement in profile.requirements if requirement.competency_id == node.id]
-    return render_template("framework_node.html", framework=framework, node=node, path=path, forms=forms,
+    return render_template("framework/node.html", framework=framework, node=node, path=path, forms=forms,
                            requirements=requirements, page_error=page_error), status
 
 
@@ -527,7 +527,7 @@ def _roles_page(framework: Framework, *, grid: Any = None, role_form: RoleProfil
             if field is not None:
                 field.data = str(level)
     areas = {node.id: node.parent for node in competencies}
-    return render_template("framework_roles.html", framework=framework, competencies=competencies,
+    return render_template("framework/roles.html", framework=framework, competencies=competencies,
                            profiles=profiles, current=current, grid=grid if editable else None,
                            role_form=(role_form or RoleProfileForm(formdata=None)) if editable else None,
                            confirm=ConfirmForm(), areas=areas, page_error=page_error), status
@@ -635,7 +635,7 @@ def policy(framework_id: int) -> tuple[str, int] | Response:
                     return redirect(url_for("framework.policy", framework_id=framework_id))
                 page_error = _attach(form, problem)
                 status = problem.status_code
-    return render_template("framework_policy.html", framework=framework, form=form, page_error=page_error,
+    return render_template("framework/policy.html", framework=framework, form=form, page_error=page_error,
                            description=describe_policy(current.describe()),
                            editable=_can_manage()), status
 
@@ -655,7 +655,7 @@ def _scale_page(framework: Framework, *, form: ScaleForm | None = None, copy_for
             form.levels.append_entry()  # one empty row adds a level
     if editable and frozen and copy_form is None:
         copy_form = ScaleCopyForm(formdata=None, data={"code": f"{scale.code}-v{framework.version}"})
-    return render_template("framework_scale.html", framework=framework, scale=scale, form=form if editable else None,
+    return render_template("framework/scale.html", framework=framework, scale=scale, form=form if editable else None,
                            copy_form=copy_form if editable and frozen else None, frozen=frozen,
                            page_error=page_error), status
 

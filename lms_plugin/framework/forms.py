@@ -24,7 +24,7 @@ from wtforms.validators import DataRequired, InputRequired, NumberRange, Optiona
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from competency_framework.models import AggregationRule, EvidenceSource, NodeKind, RollupRule
-from lms_plugin.competency_texts import KIND_LABELS, ROLLUP_LABELS, RULE_LABELS, SOURCE_LABELS
+from lms_plugin.framework.texts import KIND_LABELS, ROLLUP_LABELS, RULE_LABELS, SOURCE_LABELS
 from lms_plugin.web.forms import REQUIRED, at_most
 
 CODE_PATTERN = r"^[^\s,=+\-@'][^\s,]*$"
