@@ -9,7 +9,7 @@ complete and the mean knowledge-check score meets the module's pass mark.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -21,7 +21,16 @@ from lms_plugin.core.base import utcnow
 
 
 class CourseError(ValueError):
-    """Invalid course content or learner input; the message says which."""
+    """Invalid course content or learner input; the message says which.
+
+    Learner-input errors also carry a stable ``code`` and its ``params``, so the application can
+    show the person a message in their own language.
+    """
+
+    def __init__(self, message: str, code: str = "definition", **params: Any):
+        super().__init__(message)
+        self.code = code
+        self.params = params
 
 
 def _texts(raw: Mapping[str, Any], *stems: str) -> dict[str, str]:
@@ -97,7 +106,7 @@ def lesson_progress(session: Session, person_id: int, lesson: Lesson) -> LessonP
 
 def mark_read(session: Session, person_id: int, lesson: Lesson) -> LessonProgress:
     if lesson.kind not in (LessonKind.TEXT, LessonKind.VIDEO):
-        raise CourseError("only text and video lessons are completed by reading")
+        raise CourseError("only text and video lessons are completed by reading", "wrong_kind")
     progress = _progress(session, person_id, lesson)
     progress.completed_at = progress.completed_at or utcnow()
     session.flush()
@@ -115,16 +124,16 @@ def answer_knowledge_check(session: Session, person_id: int, lesson: Lesson,
                            answers: Mapping[str, str], language: str) -> CheckResult:
     """Score a knowledge check. Every question must be answered with one of its options."""
     if lesson.kind is not LessonKind.KNOWLEDGE_CHECK:
-        raise CourseError("this lesson is not a knowledge check")
+        raise CourseError("this lesson is not a knowledge check", "wrong_kind")
     correct: dict[str, bool] = {}
     feedback: dict[str, str] = {}
-    for question in lesson.content["questions"]:
+    for number, question in enumerate(lesson.content["questions"], start=1):
         qid = str(question["id"])
         given = answers.get(qid)
         if given is None or given == "":
-            raise CourseError(f"question {qid} is not answered")
+            raise CourseError(f"question {qid} is not answered", "unanswered", question=qid, number=number)
         if given not in {str(option["key"]) for option in question["options"]}:
-            raise CourseError(f"question {qid}: {given!r} is not one of its options")
+            raise CourseError(f"question {qid}: {given!r} is not one of its options", "not_an_option", question=qid, number=number)
         correct[qid] = given == str(question["correct"])
         feedback[qid] = str(question.get(f"feedback_{language}") or question.get("feedback_en") or "")
     score = sum(correct.values()) / len(correct)
@@ -140,7 +149,7 @@ def scenario_node(lesson: Lesson, node_id: str) -> dict[str, Any]:
     for node in lesson.content["nodes"]:
         if node["id"] == node_id:
             return node
-    raise CourseError(f"scenario node {node_id!r} does not exist")
+    raise CourseError(f"scenario node {node_id!r} does not exist", "no_such_node")
 
 
 def scenario_position(session: Session, person_id: int, lesson: Lesson) -> dict[str, Any]:
@@ -153,13 +162,13 @@ def choose_in_scenario(session: Session, person_id: int, lesson: Lesson, node_id
                        choice_index: int) -> dict[str, Any]:
     """Take one choice at the current node; returns the choice (with its feedback)."""
     if lesson.kind is not LessonKind.SCENARIO:
-        raise CourseError("this lesson is not a scenario")
+        raise CourseError("this lesson is not a scenario", "wrong_kind")
     current = scenario_position(session, person_id, lesson)
     if current["id"] != node_id:
-        raise CourseError("this step was already taken; the scenario has moved on")
+        raise CourseError("this step was already taken; the scenario has moved on", "step_taken")
     choices = current.get("choices") or []
     if not 0 <= choice_index < len(choices):
-        raise CourseError("that choice does not exist at this step")
+        raise CourseError("that choice does not exist at this step", "no_such_choice")
     choice = choices[choice_index]
     progress = _progress(session, person_id, lesson)
     state = dict(progress.state or {})
@@ -204,9 +213,8 @@ def module_progress(session: Session, person_id: int, module: CourseModule) -> M
     return ModuleProgress(module, len(module.lessons), len(done), check_score, completed)
 
 
-def complete_module_if_due(session: Session, person_id: int, module: CourseModule,
-                           on_completed: Callable[[ModuleCompletion], None] | None = None) -> ModuleCompletion | None:
-    """Record the module's completion once its rule is met; ``on_completed`` turns it into evidence."""
+def complete_module_if_due(session: Session, person_id: int, module: CourseModule) -> ModuleCompletion | None:
+    """Record the module's completion once its rule is met (once only); the new completion, else None."""
     progress = module_progress(session, person_id, module)
     if progress.completed or progress.lessons_completed < progress.lessons_total:
         return None
@@ -215,6 +223,4 @@ def complete_module_if_due(session: Session, person_id: int, module: CourseModul
     completion = ModuleCompletion(person_id=person_id, module=module, score=progress.check_score)
     session.add(completion)
     session.flush()
-    if on_completed is not None:
-        on_completed(completion)
     return completion

@@ -22,6 +22,7 @@ from courses.models import Lesson, LessonKind, Programme
 from fixtures import instrument_definition, read_yaml
 from lms_plugin.core.base import utcnow
 from lms_plugin.core.people import Cohort, Role, TrainingUnit, User
+from lms_plugin.courses import operations as courses
 from lms_plugin.people.operations import create_user
 from lms_plugin.practice.models import LogbookEntry, Placement, PracticeTask, SignOffOutcome
 from lms_plugin.practice.operations import logbook as practice
@@ -177,17 +178,16 @@ def _demo_activity(session: Session, users: dict[str, User], record: InstrumentR
                 report.count("sign-offs")
         for lesson in lessons[: rng.randint(0, len(lessons))]:
             if lesson.kind in (LessonKind.TEXT, LessonKind.VIDEO):
-                course_ops.mark_read(session, cadet.id, lesson)
+                courses.read_lesson(session, cadet, lesson)
             elif lesson.kind is LessonKind.KNOWLEDGE_CHECK:
                 answers = {str(q["id"]): str(q["correct"]) if rng.random() < 0.85 else str(q["options"][0]["key"])
                            for q in lesson.content["questions"]}
-                course_ops.answer_knowledge_check(session, cadet.id, lesson, answers, "lt")
+                courses.answer_knowledge_check(session, cadet, lesson, answers, "lt")
             else:
                 node = course_ops.scenario_position(session, cadet.id, lesson)
                 while node.get("choices"):
-                    course_ops.choose_in_scenario(session, cadet.id, lesson, node["id"], 0)
+                    courses.choose_in_scenario(session, cadet, lesson, node["id"], 0)
                     node = course_ops.scenario_position(session, cadet.id, lesson)
-            course_ops.complete_module_if_due(session, cadet.id, lesson.module)
 
 
 _ENTRY_TEXT = "Atlikau užduotį „{task}“ prižiūrint mentoriui, laikydamasis(-i) nustatytos tvarkos."

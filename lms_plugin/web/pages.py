@@ -4,7 +4,7 @@ where to send the person back to, and ``attempt()``, which commits an operation 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 from flask import request, url_for
 from flask_babel import get_locale
@@ -14,6 +14,8 @@ from lms_plugin.core.clock import SERVICE_TIMEZONE
 from lms_plugin.core.errors import OperationError
 from lms_plugin.core.people import Role
 from lms_plugin.extensions import db
+
+T = TypeVar("T")
 
 
 def language() -> str:
@@ -50,17 +52,23 @@ def safe_back() -> str:
     return url_for("main.dashboard")
 
 
-def attempt(action: Callable[[], Any]) -> OperationError | None:
-    """Run an operation and commit; on a refusal roll back (nothing half-saved) and return it.
+def attempted(action: Callable[[], T]) -> tuple[T | None, OperationError | None]:
+    """Run an operation and commit, giving back its result; on a refusal roll back (nothing
+    half-saved) and give back the refusal instead.
 
     A refusal for lack of permission (403) is raised instead, to the error page.
     """
     try:
-        action()
+        result = action()
         db.session.commit()
-        return None
+        return result, None
     except OperationError as problem:
         db.session.rollback()
         if problem.status_code == 403:
             raise
-        return problem
+        return None, problem
+
+
+def attempt(action: Callable[[], Any]) -> OperationError | None:
+    """``attempted`` for operations whose result the view does not need: only the refusal, if any."""
+    return attempted(action)[1]
