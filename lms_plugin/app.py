@@ -28,19 +28,17 @@ def select_language() -> str:
 def register_blueprints(app: Flask) -> None:
     """Every area's pages. Areas are independent; this is the one place that names them all."""
     from lms_plugin.courses import views as courses
+    from lms_plugin.dashboard import views as main
     from lms_plugin.framework import profiles
     from lms_plugin.framework import views as framework
     from lms_plugin.people import views as people
     from lms_plugin.practice.views import logbook as practice
     from lms_plugin.practice.views import mentoring, progression, units
     from lms_plugin.psychology import views as psychology
+    from lms_plugin.reports import views as reports
     from lms_plugin.testing import admin as testing_admin
     from lms_plugin.testing import api
     from lms_plugin.testing import views as testing
-    from lms_plugin.views import (
-        main,
-        reports,
-    )
 
     for module in (people, main, testing, testing_admin, psychology, practice, mentoring, courses, reports,
                    framework, profiles, units, progression, api):
@@ -58,7 +56,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if config:
         app.config.from_mapping(config)
 
-    from lms_plugin import models  # noqa: F401  (registers every table before migrations look)
+    from lms_plugin import schema  # noqa: F401  (registers every table before migrations look)
 
     db.init_app(app)
     with app.app_context():

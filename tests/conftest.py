@@ -147,8 +147,8 @@ def freeze_today(monkeypatch: pytest.MonkeyPatch) -> Callable[[dt.date], None]:
         import lms_plugin.core.clock as clock
 
         monkeypatch.setattr(clock, "today", lambda: day)
-        for module in ("lms_plugin.views.main", "lms_plugin.testing.views", "lms_plugin.practice.views.logbook",
-                       "lms_plugin.practice.views.mentoring", "lms_plugin.views.reports", "lms_plugin.practice.views.units", "lms_plugin.practice.views.progression", "lms_plugin.practice.views.helpers"):
+        for module in ("lms_plugin.dashboard.views", "lms_plugin.testing.views", "lms_plugin.practice.views.logbook",
+                       "lms_plugin.practice.views.mentoring", "lms_plugin.reports.views", "lms_plugin.practice.views.units", "lms_plugin.practice.views.progression", "lms_plugin.practice.views.helpers"):
             monkeypatch.setattr(f"{module}.today", lambda: day)
     return freeze
 

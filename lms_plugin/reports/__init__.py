@@ -1,1 +1,1 @@
-"""Excel reports. Builders take plain rows (no ORM queries) and return openpyxl workbooks."""
+"""The Training Centre's workbooks: cohort progress, built from plain rows."""

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 from courses.models import CourseModule, Lesson, LessonProgress, ModuleCompletion
 from lms_plugin.core.people import Cohort, Role, TrainingUnit, User
 from lms_plugin.practice.models import Placement, PracticeTask, SignOff, SignOffOutcome
-from lms_plugin.reports.cohort import CohortRow
+from lms_plugin.reports.cohort_workbook import CohortRow
 from lms_plugin.testing.models import Sitting, SittingStatus, SubscaleResult, TestAssignment
 from psychometrics import Instrument
 from psychometrics.instrument import localise

@@ -16,8 +16,8 @@ from lms_plugin.core.capabilities import Capability, has_capability, require
 from lms_plugin.core.clock import today
 from lms_plugin.core.people import Cohort
 from lms_plugin.extensions import db
-from lms_plugin.reports.cohort import CohortLabels, SubscaleColumn, cohort_workbook
 from lms_plugin.reports.cohort_rows import cohort_rows
+from lms_plugin.reports.cohort_workbook import CohortLabels, SubscaleColumn, cohort_workbook
 from lms_plugin.testing import operations as assessments
 from lms_plugin.testing.models import TestAssignment
 from lms_plugin.web.excel import timestamp, to_bytes

@@ -21,7 +21,7 @@ from lms_plugin.practice.operations.access import assigned_cadet_ids
 from lms_plugin.testing import operations as assessments
 from lms_plugin.testing.models import Sitting, SittingStatus
 
-bp = Blueprint("main", __name__)
+bp = Blueprint("main", __name__, template_folder="templates")
 
 
 @bp.get("/")
@@ -51,7 +51,7 @@ def _cadet_dashboard() -> str:
     modules = [module_progress(db.session, current_user.id, module)
                for programme in db.session.scalars(select(Programme).order_by(Programme.code))
                for module in programme.modules]
-    return render_template("dashboard_cadet.html", tests=tests, placement=placement, tasks=tasks,
+    return render_template("dashboard/cadet.html", tests=tests, placement=placement, tasks=tasks,
                            achieved=achieved, modules=modules)
 
 
@@ -73,7 +73,7 @@ def _mentor_dashboard() -> str:
             seen.add(placement.cadet_id)
             rows.append((placement, pending.get(placement.cadet_id, 0)))
     rows.sort(key=lambda row: row[0].cadet.full_name)
-    return render_template("dashboard_mentor.html", rows=rows, today=today())
+    return render_template("dashboard/mentor.html", rows=rows, today=today())
 
 
 @bp.get("/cohorts/<int:cohort_id>")
@@ -90,7 +90,7 @@ def cohort(cohort_id: int) -> str:
         .options(selectinload(Placement.mentor), selectinload(Placement.unit)))}
     submitted = set(db.session.scalars(select(Sitting.person_id).where(
         Sitting.person_id.in_([c.id for c in cadets]), Sitting.status == SittingStatus.SUBMITTED)))
-    return render_template("cohort.html", cohort=found, cadets=cadets, placements=placements, submitted=submitted,
+    return render_template("dashboard/cohort.html", cohort=found, cadets=cadets, placements=placements, submitted=submitted,
                            can_export=has_capability(current_user, Capability.EXPORT_REPORTS))
 
 
@@ -98,5 +98,5 @@ def _staff_dashboard() -> str:
     cohorts = db.session.execute(
         select(Cohort, func.count(User.id)).outerjoin(User, User.cohort_id == Cohort.id)
         .group_by(Cohort.id).order_by(Cohort.starts_on.desc())).all()
-    return render_template("dashboard_staff.html", cohorts=cohorts,
+    return render_template("dashboard/staff.html", cohorts=cohorts,
                            can_export=has_capability(current_user, Capability.EXPORT_REPORTS))
