@@ -25,6 +25,7 @@ install-test: $(VENV)/.installed-test translations
 
 translations: $(VENV)/.installed
 	$(BIN)/pybabel compile --use-fuzzy -d lms_plugin/translations -D messages --statistics 2>&1 | tail -n 2
+	$(BIN)/pybabel compile -d lms_plugin/xblocks/translations -D text --statistics 2>&1 | tail -n 2
 
 migrate: install
 	$(FLASK) db upgrade

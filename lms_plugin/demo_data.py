@@ -19,10 +19,11 @@ from sqlalchemy.orm import Session
 from competency_framework.operations import competencies_by_code, load_framework_definition
 from courses import operations as course_ops
 from courses.models import Lesson, LessonKind, Programme
-from fixtures import instrument_definition, read_yaml
+from fixtures import read_yaml
 from lms_plugin.core.base import utcnow
 from lms_plugin.core.people import Cohort, Role, TrainingUnit, User
 from lms_plugin.courses import operations as courses
+from lms_plugin.instruments import instrument_definition
 from lms_plugin.people.operations import create_user
 from lms_plugin.practice.models import LogbookEntry, Placement, PracticeTask, SignOffOutcome
 from lms_plugin.practice.operations import logbook as practice

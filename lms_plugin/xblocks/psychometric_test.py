@@ -1,10 +1,10 @@
 """An Open edX XBlock that runs the service's psychometric instrument inside a course.
 
-A thin adapter: the instrument is the shipped definition (``fixtures.instrument_definition``)
+A thin adapter: the instrument is the shipped definition (``lms_plugin.instruments``)
 parsed by :func:`psychometrics.load_instrument`; answers are checked with
 :meth:`psychometrics.Instrument.validate_response` and scored with
 :func:`psychometrics.score_instrument` -- the same calls the Flask app's
-``lms_plugin.operations.assessments`` makes, so a scoring rule lives in one place.
+``lms_plugin.testing.operations`` makes, so a scoring rule lives in one place.
 
 The block keeps only the learner's own state (answers, position, submitted, scores).
 What reaches the gradebook is completion, never a trait score (see :meth:`submit`).
@@ -20,7 +20,6 @@ import functools
 import json
 import logging
 import re
-from importlib import resources
 from typing import Any, Mapping
 
 import yaml
@@ -32,7 +31,8 @@ from xblock.utils.resources import ResourceLoader
 from xblock.utils.studio_editable import StudioEditableXBlockMixin
 from xblock.validation import ValidationMessage
 
-from fixtures import instrument_definition
+from lms_plugin.instruments import INSTRUMENT_NAME, instrument_definition, shipped_instrument_names
+from lms_plugin.xblocks.i18n import N_, translation
 from psychometrics import (
     Instrument,
     InstrumentDefinitionError,
@@ -50,76 +50,65 @@ loader = ResourceLoader(__name__)
 
 LANGUAGES = ("lt", "en")
 DEFAULT_LANGUAGE = "lt"
-_INSTRUMENT_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 # The band scale learners see runs over T-scores 20–80 (three SD either side of the mean).
 _SCALE_LOW, _SCALE_HIGH = 20.0, 80.0
 
 
 def _(text: str) -> str:
-    """Mark a field label for extraction (like ``gettext_noop``); Studio translates it when shown."""
+    """Mark a field label for extraction (like ``gettext_noop``); Studio translates it when shown,
+    through the i18n service, from this package's ``text`` catalogue."""
     return text
 
 
 # ---------------------------------------------------------------------------------------------
-# Messages the block shows. Like the instrument's own texts, each is an {en, lt} mapping picked
-# with ``localise`` by the block's ``language`` setting, so the whole test is in one language
-# whatever the LMS user's locale. Handlers return the key and parameters beside the text.
+# Messages the block shows, in the block's ``language`` setting (see ``lms_plugin.xblocks.i18n``),
+# so the whole test is in one language whatever the LMS user's locale. Handlers return the key
+# and parameters beside the text.
 # ---------------------------------------------------------------------------------------------
-MESSAGES: dict[str, dict[str, str]] = {
-    "question_of": {"en": "Question {number} of {total}", "lt": "Klausimas {number} iš {total}"},
-    "answered_of": {"en": "Answered {answered} of {total}", "lt": "Atsakyta {answered} iš {total}"},
-    "instructions": {"en": "Instructions", "lt": "Instrukcija"},
-    "previous": {"en": "Previous", "lt": "Ankstesnis"},
-    "next": {"en": "Next", "lt": "Kitas"},
-    "to_review": {"en": "Review and submit", "lt": "Peržiūrėti ir pateikti"},
-    "review_heading": {"en": "Review and submit", "lt": "Peržiūra ir pateikimas"},
-    "unanswered": {"en": "Unanswered questions:", "lt": "Neatsakyti klausimai:"},
-    "all_answered": {"en": "You have answered every question.", "lt": "Atsakėte į visus klausimus."},
-    "final_warning": {"en": "Once you submit, you cannot change your answers.",
-                      "lt": "Pateikę atsakymus, jų nebegalėsite pakeisti."},
-    "back": {"en": "Back to the questions", "lt": "Grįžti prie klausimų"},
-    "submit": {"en": "Submit answers", "lt": "Pateikti atsakymus"},
-    "saved": {"en": "Answer saved.", "lt": "Atsakymas išsaugotas."},
-    "submitting": {"en": "Submitting…", "lt": "Pateikiama…"},
-    "network_error": {"en": "Your answer could not be saved. Check your connection and try again.",
-                      "lt": "Atsakymo išsaugoti nepavyko. Patikrinkite ryšį ir bandykite dar kartą."},
-    "submitted": {"en": "Your answers have been submitted.", "lt": "Jūsų atsakymai pateikti."},
-    "results_heading": {"en": "Your results", "lt": "Jūsų rezultatai"},
-    "bars_note": {
-        "en": "Each bar shows where your answers fall in the possible range of that part (0–100 %). "
-              "They are not marks and are not passed or failed.",
-        "lt": "Kiekviena juosta rodo, kurioje galimo tos dalies intervalo vietoje yra jūsų atsakymai "
-              "(0–100 %). Tai nėra pažymiai, jų negalima išlaikyti ar neišlaikyti.",
-    },
-    "percent": {"en": "{value}%", "lt": "{value} %"},
-    "bands_note": {
-        "en": "Each part is compared with {group} ({n} people): your band, and what it means for your "
-              "development. Bands are not marks and are not passed or failed.",
-        "lt": "Kiekviena dalis lyginama su grupe „{group}“ ({n} asm.): nurodomas jūsų lygis ir ką jis reiškia "
-              "jūsų tobulėjimui. Lygiai nėra pažymiai, jų negalima išlaikyti ar neišlaikyti.",
-    },
-    "band": {"en": "Band: {band}", "lt": "Lygis: {band}"},
-    "not_scored": {"en": "Not scored: too few answers ({answered} of {total}).",
-                   "lt": "Neįvertinta: per mažai atsakymų ({answered} iš {total})."},
-    "results_private": {
-        "en": "The Training Centre will discuss your results with you.",
-        "lt": "Savo rezultatus aptarsite su Mokymo centru.",
-    },
+MESSAGES: dict[str, str] = {
+    "question_of": N_("Question %(number)s of %(total)s"),
+    "answered_of": N_("Answered %(answered)s of %(total)s"),
+    "instructions": N_("Instructions"),
+    "previous": N_("Previous"),
+    "next": N_("Next"),
+    "to_review": N_("Review and submit"),
+    "review_heading": N_("Review and submit your answers"),
+    "unanswered": N_("Unanswered questions:"),
+    "all_answered": N_("You have answered every question."),
+    "final_warning": N_("Once you submit, you cannot change your answers."),
+    "back": N_("Back to the questions"),
+    "submit": N_("Submit answers"),
+    "saved": N_("Answer saved."),
+    "submitting": N_("Submitting…"),
+    "network_error": N_("Your answer could not be saved. Check your connection and try again."),
+    "submitted": N_("Your answers have been submitted."),
+    "results_heading": N_("Your results"),
+    "bars_note": N_("Each bar shows where your answers fall in the possible range of that part (0–100 %%). "
+                    "They are not marks and are not passed or failed."),
+    "percent": N_("%(value)s%%"),
+    "bands_note": N_("Each part is compared with %(group)s (%(n)s people): your band, and what it means for your "
+                     "development. Bands are not marks and are not passed or failed."),
+    "band": N_("Band: %(band)s"),
+    "not_scored": N_("Not scored: too few answers (%(answered)s of %(total)s)."),
+    "results_private": N_("The Training Centre will discuss your results with you."),
     # Errors returned by the handlers.
-    "bad_request": {"en": "The request must be a JSON object.", "lt": "Užklausa turi būti JSON objektas."},
-    "unknown_item": {"en": "Item {item} is not part of this test.", "lt": "Klausimo {item} šiame teste nėra."},
-    "invalid_value": {"en": "That answer is not one of the options for item {item}.",
-                      "lt": "Toks atsakymas nėra klausimo {item} pasirinkimas."},
-    "invalid_position": {"en": "The position must be a whole number.", "lt": "Vieta turi būti sveikasis skaičius."},
-    "already_submitted": {"en": "This test has already been submitted; answers can no longer change.",
-                          "lt": "Šis testas jau pateiktas; atsakymų keisti nebegalima."},
-    "unavailable": {"en": "This test is not available: {reason}.", "lt": "Šis testas neprieinamas: {reason}."},
+    "bad_request": N_("The request must be a JSON object."),
+    "unknown_item": N_("Item %(item)s is not part of this test."),
+    "invalid_value": N_("That answer is not one of the options for item %(item)s."),
+    "invalid_position": N_("The position must be a whole number."),
+    "already_submitted": N_("This test has already been submitted; answers can no longer change."),
+    "unavailable": N_("This test is not available: %(reason)s."),
 }
 
 
+def message_template(key: str, language: str) -> str:
+    """Message ``key`` in ``language``, its ``%(name)s`` placeholders still open (for the page's script)."""
+    return translation(language).gettext(MESSAGES[key])
+
+
 def message(key: str, language: str, **params: Any) -> str:
-    """The text of message ``key`` in ``language`` (English fallback), with ``params`` filled in."""
-    return localise(MESSAGES[key], language).format(**params)
+    """The text of message ``key`` in ``language`` (the English text where none), with ``params`` filled in."""
+    return message_template(key, language) % params
 
 
 # ---------------------------------------------------------------------------------------------
@@ -136,7 +125,7 @@ def load_shipped_instrument(name: str) -> Instrument:
     Cached: a definition only changes with a deployment, which restarts the process. Failures are
     not cached, so a fixed file is picked up on the next request.
     """
-    if not isinstance(name, str) or not _INSTRUMENT_NAME.fullmatch(name):
+    if not isinstance(name, str) or not INSTRUMENT_NAME.fullmatch(name):
         raise InstrumentUnavailable(f"{name!r} is not an instrument name")
     try:
         definition = instrument_definition(name)
@@ -148,15 +137,6 @@ def load_shipped_instrument(name: str) -> Instrument:
         return load_instrument(definition)
     except InstrumentDefinitionError as exc:
         raise InstrumentUnavailable(f"the definition of {name!r} is invalid ({exc})") from exc
-
-
-def shipped_instrument_names() -> list[str]:
-    """Names of the instrument definitions installed with the package."""
-    try:
-        folder = resources.files("fixtures").joinpath("instruments")
-        return sorted(entry.name[: -len(".yaml")] for entry in folder.iterdir() if entry.name.endswith(".yaml"))
-    except (FileNotFoundError, NotADirectoryError):
-        return []
 
 
 def read_norms(text: str, instrument: Instrument) -> dict[str, NormSummary]:
@@ -365,8 +345,8 @@ class PsychometricTestXBlock(StudioEditableXBlockMixin, XBlock):
             "total": total,
             "submitted": self.submitted,
             "messages": {
-                "answered_of": localise(MESSAGES["answered_of"], language),
-                "question_of": localise(MESSAGES["question_of"], language),
+                "answered_of": message_template("answered_of", language),
+                "question_of": message_template("question_of", language),
                 **{key: message(key, language) for key in (
                     "saved", "submitting", "network_error", "unanswered", "all_answered")},
             },

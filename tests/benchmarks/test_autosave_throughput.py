@@ -261,11 +261,11 @@ def prepare_database(folder: Path, n_people: int, n_answers: int) -> Prepared:
     from werkzeug.security import generate_password_hash
 
     import lms_plugin.core.people as people_model
-    from fixtures import instrument_definition
     from lms_plugin import create_app
     from lms_plugin.core.base import utcnow
     from lms_plugin.core.people import Role
     from lms_plugin.extensions import db
+    from lms_plugin.instruments import instrument_definition
     from lms_plugin.people.operations import create_user
     from lms_plugin.practice.operations import placements as organisation
     from lms_plugin.testing import operations as assessments

@@ -10,7 +10,7 @@ from typing import Any, Callable
 import pytest
 from playwright.sync_api import BrowserContext, Page, Response, expect
 
-from fixtures import instrument_definition
+from lms_plugin.instruments import instrument_definition
 from psychometrics.instrument import Instrument, Item, load_instrument, localise
 from tests.browser.helpers import page_widths, sign_in
 

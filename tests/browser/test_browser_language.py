@@ -10,7 +10,7 @@ import pytest
 from babel.messages.pofile import read_po
 from playwright.sync_api import BrowserContext, expect
 
-from fixtures import instrument_definition
+from lms_plugin.instruments import instrument_definition
 from tests.browser.helpers import sign_in
 
 pytestmark = pytest.mark.browser

@@ -8,7 +8,7 @@ import re
 import pytest
 from xblock.fields import Field, Scope
 
-from fixtures import instrument_definition
+from lms_plugin.instruments import instrument_definition
 from lms_plugin.xblocks import psychometric_test
 from lms_plugin.xblocks.psychometric_test import PsychometricTestXBlock
 from psychometrics import band_for_t, load_instrument, score_instrument
@@ -443,11 +443,7 @@ def test_the_instrument_names_offered_in_studio_are_the_shipped_files():
 
 def test_the_shipped_staff_competence_instrument_runs_in_the_block(monkeypatch):
     """Not the mini one: the definition the Training Centre ships, loaded and scored end to end."""
-    try:
-        definition = instrument_definition("staff_competence")
-    except FileNotFoundError:
-        pytest.skip("fixtures/instruments/staff_competence.yaml is not there yet")
-    instrument = load_instrument(definition)
+    instrument = load_instrument(instrument_definition("staff_competence"))
     monkeypatch.setattr(psychometric_test, "instrument_definition", instrument_definition)
     psychometric_test.load_shipped_instrument.cache_clear()
 

@@ -26,8 +26,12 @@ function PsychometricTestXBlock(runtime, element, init) {
         }
     });
 
+    // Fill a message's %(name)s placeholders (Python's format, as in the block's catalogue).
     function format(template, params) {
-        return template.replace(/\{(\w+)\}/g, function (match, key) {
+        return template.replace(/%\((\w+)\)s|%%/g, function (match, key) {
+            if (match === "%%") {
+                return "%";
+            }
             return Object.prototype.hasOwnProperty.call(params, key) ? String(params[key]) : match;
         });
     }
