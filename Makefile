@@ -39,8 +39,9 @@ run: demo
 	@echo "Serving on http://$(HOST):$(PORT)  (Ctrl+C to stop)"
 	$(BIN)/waitress-serve --host $(HOST) --port $(PORT) --threads 8 --call lms_plugin:create_app
 
-## make test: install the test dependencies and run every suite (SQLite, then PostgreSQL)
+## make test: install the test dependencies, check the architecture, run every suite (SQLite, then PostgreSQL)
 test: install-test
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest
 	$(BIN)/python tests/postgres_run.py
 

@@ -21,7 +21,6 @@ from lms_plugin.psychology import operations as psychology
 from lms_plugin.psychology.item_analysis_workbook import ItemAnalysisLabels, item_analysis_workbook, rows_from_analysis
 from lms_plugin.psychology.results_workbook import ResultsWorkbookLabels, results_workbook, rows_from_results
 from lms_plugin.testing import operations as assessments
-from lms_plugin.testing.admin import STATUS_LABELS
 from lms_plugin.testing.models import InstrumentRecord, TestAssignment
 from lms_plugin.web.excel import timestamp, to_bytes
 from lms_plugin.web.pages import language, localised
@@ -59,7 +58,7 @@ def cohort_results(assignment_id: int) -> str:
     return render_template("psychology/results.html", results=results, assignment=assignment, instrument=instrument,
                            band_titles={band.code: localise(band.title, lang) for band in instrument.bands},
                            subscale_titles={s.code: localise(s.title, lang) for s in instrument.subscales},
-                           status_labels=STATUS_LABELS)
+                           status_labels=assessments.SITTING_STATUS_LABELS)
 
 
 @bp.get("/assignments/<int:assignment_id>/results.xlsx")
@@ -76,7 +75,7 @@ def cohort_results_export(assignment_id: int) -> Response:
     norm_label = next((c.label for c in results.norm_choices if c.key == results.norm_key), results.norm_key)
     rows = rows_from_results(results, [(s.code, localise(s.title, lang)) for s in instrument.subscales],
                              [band.code for band in instrument.bands], band_titles,
-                             {key: str(label) for key, label in STATUS_LABELS.items()})
+                             {key: str(label) for key, label in assessments.SITTING_STATUS_LABELS.items()})
     record = assignment.instrument
     labels = ResultsWorkbookLabels(
         results=_("Results"), bands=_("Bands"), cadet=_("Cadet"), username=_("Username"), status=_("Status"),

@@ -8,7 +8,6 @@ from collections import defaultdict
 
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
@@ -27,13 +26,6 @@ from lms_plugin.web.pages import localised
 
 bp = Blueprint("testing_admin", __name__, url_prefix="/tests/admin", template_folder="templates")
 
-STATUS_LABELS = {
-    "none": _l("not started"),
-    SittingStatus.NOT_STARTED.value: _l("reopened, not started yet"),
-    SittingStatus.IN_PROGRESS.value: _l("in progress"),
-    SittingStatus.SUBMITTED.value: _l("submitted"),
-    "time_over": _l("time over, not scored yet"),
-}
 
 
 def to_utc(local: dt.datetime) -> dt.datetime:
@@ -148,7 +140,7 @@ def assignment(assignment_id: int) -> str:
     rows = _sitting_rows(found)
     expired = sum(1 for row in rows for entry in row["attempts"] if entry["status"] == "time_over")
     return render_template("testing/admin_assignment.html", assignment=found, rows=rows, window=window,
-                           confirm=ConfirmForm(), expired=expired, status_labels=STATUS_LABELS,
+                           confirm=ConfirmForm(), expired=expired, status_labels=assessments.SITTING_STATUS_LABELS,
                            items=len(assessments.instrument_of(found.instrument).items), now=utcnow())
 
 
@@ -160,7 +152,7 @@ def reschedule(assignment_id: int) -> str | Response | tuple[str, int]:
     window = WindowForm()
     if not window.validate_on_submit():
         return render_template("testing/admin_assignment.html", assignment=found, rows=_sitting_rows(found),
-                               window=window, confirm=ConfirmForm(), expired=0, status_labels=STATUS_LABELS,
+                               window=window, confirm=ConfirmForm(), expired=0, status_labels=assessments.SITTING_STATUS_LABELS,
                                items=len(assessments.instrument_of(found.instrument).items), now=utcnow()), 400
     assessments.reschedule_assignment(db.session, current_user, found, opens_at=to_utc(window.opens_at.data),
                                       closes_at=to_utc(window.closes_at.data))
@@ -202,4 +194,4 @@ def reopen(sitting_id: int) -> str | Response | tuple[str, int]:
             return redirect(url_for("testing_admin.assignment", assignment_id=sitting.assignment_id))
     status = 400 if form.is_submitted() else 200
     return render_template("testing/admin_reopen.html", sitting=sitting, form=form,
-                           status_labels=STATUS_LABELS), status
+                           status_labels=assessments.SITTING_STATUS_LABELS), status

@@ -36,6 +36,16 @@ from psychometrics.instrument import localise
 NORM_GROUP = "cadets"
 
 
+# How a sitting's state is named on the administrator's and the psychologist's pages.
+SITTING_STATUS_LABELS = {
+    "none": _l("not started"),
+    SittingStatus.NOT_STARTED.value: _l("reopened, not started yet"),
+    SittingStatus.IN_PROGRESS.value: _l("in progress"),
+    SittingStatus.SUBMITTED.value: _l("submitted"),
+    "time_over": _l("time over, not scored yet"),
+}
+
+
 _instruments: dict[tuple[str, int], Instrument] = {}
 
 
