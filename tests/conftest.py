@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import sys
 from typing import Any, Callable, Iterator
 
 import pytest
@@ -140,17 +141,21 @@ def csrf_token(client: FlaskClient, path: str) -> str:
     return match.group(1) or match.group(2)
 
 
+def freeze_service_day(monkeypatch: pytest.MonkeyPatch, day: dt.date) -> None:
+    """Make the service's calendar day ``day``, in the clock and wherever ``today`` was imported by name."""
+    import lms_plugin.core.clock as clock
+
+    original, frozen = clock.today, lambda: day  # one function, so that a second freeze finds the first
+    for name, module in list(sys.modules.items()):
+        if name.startswith("lms_plugin.") and getattr(module, "today", None) is original:
+            monkeypatch.setattr(module, "today", frozen)
+    monkeypatch.setattr(clock, "today", frozen)
+
+
 @pytest.fixture()
 def freeze_today(monkeypatch: pytest.MonkeyPatch) -> Callable[[dt.date], None]:
     """Make the service's calendar day a given date, wherever it is read."""
-    def freeze(day: dt.date) -> None:
-        import lms_plugin.core.clock as clock
-
-        monkeypatch.setattr(clock, "today", lambda: day)
-        for module in ("lms_plugin.dashboard.views", "lms_plugin.testing.views", "lms_plugin.practice.views.logbook",
-                       "lms_plugin.practice.views.mentoring", "lms_plugin.reports.views", "lms_plugin.practice.views.units", "lms_plugin.practice.views.progression", "lms_plugin.practice.views.helpers"):
-            monkeypatch.setattr(f"{module}.today", lambda: day)
-    return freeze
+    return lambda day: freeze_service_day(monkeypatch, day)
 
 
 @pytest.fixture(autouse=True)

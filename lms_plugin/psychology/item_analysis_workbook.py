@@ -1,7 +1,7 @@
 """The item analysis workbook: reliability per subscale, item statistics, distractors, DIF.
 
 The builder takes plain rows (tuples of cells) and translated labels; :func:`rows_from_analysis`
-turns the psychologist's :class:`~lms_plugin.operations.psychology.ItemAnalysis` into them.
+turns the psychologist's :class:`~lms_plugin.psychology.operations.ItemAnalysis` into them.
 """
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ def item_analysis_workbook(rows: ItemAnalysisRows, labels: ItemAnalysisLabels) -
 
 
 def rows_from_analysis(analysis: Any, flag_label: Callable[[str], str]) -> ItemAnalysisRows:
-    """Plain rows from an :class:`~lms_plugin.operations.psychology.ItemAnalysis`."""
+    """Plain rows from an :class:`~lms_plugin.psychology.operations.ItemAnalysis`."""
     def flags(codes: Sequence[str]) -> str:
         return "; ".join(flag_label(code) for code in codes)
 

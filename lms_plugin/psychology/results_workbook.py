@@ -1,7 +1,7 @@
 """A cohort's test results workbook: each cadet's scores against a norm group, and the bands in a chart.
 
 The builder takes plain rows and translated labels; :func:`rows_from_results` turns the
-psychologist's :class:`~lms_plugin.operations.psychology.CohortResults` into them. The results
+psychologist's :class:`~lms_plugin.psychology.operations.CohortResults` into them. The results
 sheet has one row per cadet and subscale, so that filters and pivot tables work on it directly.
 """
 
@@ -88,7 +88,7 @@ def results_workbook(rows: ResultsWorkbookRows, labels: ResultsWorkbookLabels) -
 
 def rows_from_results(results: Any, subscales: Sequence[tuple[str, str]], band_codes: Sequence[str],
                       band_titles: Mapping[str, str], status_labels: Mapping[str, str]) -> ResultsWorkbookRows:
-    """Plain rows from :class:`~lms_plugin.operations.psychology.CohortResults`.
+    """Plain rows from :class:`~lms_plugin.psychology.operations.CohortResults`.
 
     ``subscales`` is (code, title) in the instrument's order; ``band_codes`` the bands in order.
     """

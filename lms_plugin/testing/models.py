@@ -24,7 +24,7 @@ class InstrumentRecord(LocalisedMixin, Base):
     version: Mapped[int] = mapped_column(Integer)
     title_en: Mapped[str] = mapped_column(String(255))
     title_lt: Mapped[str] = mapped_column(String(255), default="")
-    # Loaded only when read: the parsed instrument is cached per process (operations.assessments.instrument_of),
+    # Loaded only when read: the parsed instrument is cached per process (lms_plugin.testing.operations.instrument_of),
     # so the hot autosave path never decodes the whole definition again.
     definition: Mapped[dict[str, Any]] = mapped_column(JSON, deferred=True)
 

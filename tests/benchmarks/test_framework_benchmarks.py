@@ -32,7 +32,7 @@ from competency_framework.models import Competency, Evidence, EvidenceSource, Fr
 from competency_framework.operations import gap_matrix, person_profile
 from lms_plugin.core.base import utcnow
 from lms_plugin.core.people import User
-from tests.competency_framework.database import make_engine
+from tests.domain_database import make_engine
 
 SEED = 20261123
 

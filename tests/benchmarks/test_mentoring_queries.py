@@ -38,7 +38,7 @@ from lms_plugin.practice.models import (
     SignOffOutcome,
     SignOffRequest,
 )
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, freeze_service_day
 
 TODAY = dt.date(2026, 11, 23)
 PASSWORD = "Benchmark-2026"
@@ -157,11 +157,7 @@ def signed_in(app: Flask, username: str) -> Any:
 
 @pytest.fixture(autouse=True)
 def _today(monkeypatch: pytest.MonkeyPatch) -> None:
-    import lms_plugin.core.clock as clock
-
-    monkeypatch.setattr(clock, "today", lambda: TODAY)
-    for module in ("lms_plugin.practice.views.mentoring", "lms_plugin.practice.views.units", "lms_plugin.practice.views.helpers"):
-        monkeypatch.setattr(f"{module}.today", lambda: TODAY)
+    freeze_service_day(monkeypatch, TODAY)
 
 
 def count_queries(app: Flask, client: Any, path: str) -> tuple[int, str]:

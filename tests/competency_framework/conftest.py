@@ -15,8 +15,7 @@ from sqlalchemy.orm import Session
 from competency_framework.models import Framework
 from competency_framework.operations import load_framework_definition
 from lms_plugin.core.people import Role, User
-
-from .database import make_engine
+from tests.domain_database import make_engine, rolled_back_session
 
 SAMPLE_DEFINITION: dict[str, Any] = {
     "framework": {
@@ -64,15 +63,8 @@ def engine() -> Iterator[Engine]:
 @pytest.fixture()
 def session(engine: Engine) -> Iterator[Session]:
     """A session inside a transaction that is rolled back after the test."""
-    connection = engine.connect()
-    outer = connection.begin()
-    db = Session(bind=connection, join_transaction_mode="create_savepoint", autoflush=False)
-    try:
+    with rolled_back_session(engine) as db:
         yield db
-    finally:
-        db.close()
-        outer.rollback()
-        connection.close()
 
 
 @pytest.fixture()

@@ -22,8 +22,8 @@ from competency_framework.interchange.moodle_csv import HEADERS
 from competency_framework.models import FrameworkStatus, NodeKind
 from competency_framework.operations import add_node, edit_node, new_draft_version, publish, retire_node
 from competency_framework.tree import node_by_code
+from tests.domain_database import make_engine
 
-from .database import make_engine
 from .interchange_helpers import table_counts
 
 REFERENCE = Path(__file__).parent / "reference" / "moodle-oecd-framework.csv"

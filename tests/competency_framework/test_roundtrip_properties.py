@@ -29,8 +29,7 @@ from competency_framework.interchange.document import (
 )
 from competency_framework.models import NodeKind
 from competency_framework.texts import clean_text, clean_title
-
-from .database import make_engine
+from tests.domain_database import make_engine
 
 CODE = st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9._:/-]{0,11}\Z")
 CHARS = (st.characters(codec="utf-8", exclude_categories=("Cs", "Cc"))

@@ -20,8 +20,8 @@ from competency_framework.interchange import (
 from competency_framework.models import NodeKind
 from competency_framework.operations import add_node, new_draft_version, retire_node
 from competency_framework.tree import node_by_code
+from tests.domain_database import make_engine
 
-from .database import make_engine
 from .interchange_helpers import table_counts
 
 REFERENCE = Path(__file__).parent / "reference" / "moodle-oecd-framework.csv"

@@ -9,18 +9,16 @@ import itertools
 from typing import Any, Callable, Iterator
 
 import pytest
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
-from sqlalchemy.pool import StaticPool
 
 import courses.models  # noqa: F401  (registers the course tables)
 from competency_framework.models import Framework
 from competency_framework.operations import load_framework_definition
 from courses.models import CourseModule, Lesson, Programme
 from courses.operations import load_programme_definition
-from lms_plugin.core.base import Base
 from lms_plugin.core.people import Role, User
-from lms_plugin.core.sqlite import configure_sqlite
+from tests.domain_database import make_engine, rolled_back_session
 
 FRAMEWORK = {
     "framework": {
@@ -68,24 +66,15 @@ PROGRAMME = {
 
 @pytest.fixture(scope="session")
 def engine() -> Iterator[Engine]:
-    built = create_engine("sqlite://", poolclass=StaticPool)
-    configure_sqlite(built)
-    Base.metadata.create_all(built)
+    built = make_engine()
     yield built
     built.dispose()
 
 
 @pytest.fixture()
 def session(engine: Engine) -> Iterator[Session]:
-    connection = engine.connect()
-    outer = connection.begin()
-    db = Session(bind=connection, join_transaction_mode="create_savepoint", autoflush=False)
-    try:
+    with rolled_back_session(engine) as db:
         yield db
-    finally:
-        db.close()
-        outer.rollback()
-        connection.close()
 
 
 @pytest.fixture()
