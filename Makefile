@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app lms_plugin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test bench install install-test translations migrate demo clean
+.PHONY: run test bench install install-test translations catalogue migrate demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,16 @@ install-test: $(VENV)/.installed-test translations
 translations: $(VENV)/.installed
 	$(BIN)/pybabel compile --use-fuzzy -d lms_plugin/translations -D messages --statistics 2>&1 | tail -n 2
 	$(BIN)/pybabel compile -d lms_plugin/xblocks/translations -D text --statistics 2>&1 | tail -n 2
+
+## make catalogue: extract every string to translate into the app's and the blocks' catalogues; then translate
+## what is new (empty msgstr) in lms_plugin/translations/lt and lms_plugin/xblocks/translations/lt
+catalogue: $(VENV)/.installed
+	$(BIN)/pybabel extract --no-location --sort-output -F babel.cfg -k _l -o lms_plugin/translations/messages.pot lms_plugin
+	$(BIN)/pybabel update -N --ignore-obsolete -w 100 -l lt -i lms_plugin/translations/messages.pot -d lms_plugin/translations -D messages
+	$(BIN)/pybabel update -N --ignore-obsolete -l en -i lms_plugin/translations/messages.pot -d lms_plugin/translations -D messages
+	$(BIN)/pybabel extract --no-location --sort-output -k N_ -o lms_plugin/xblocks/translations/text.pot lms_plugin/xblocks
+	$(BIN)/pybabel update -N --ignore-obsolete -w 100 -l lt -i lms_plugin/xblocks/translations/text.pot -d lms_plugin/xblocks/translations -D text
+	$(BIN)/pybabel update -N --ignore-obsolete -l en -i lms_plugin/xblocks/translations/text.pot -d lms_plugin/xblocks/translations -D text
 
 migrate: install
 	$(FLASK) db upgrade
