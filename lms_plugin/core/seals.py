@@ -45,6 +45,10 @@ class Keyring:
             raise ValueError("a keyring needs at least one key")
         return cls({key_id_of(key): key for key in keys}, key_id_of(keys[0]))
 
+    @property
+    def id(self) -> str:
+        return self.current
+
     def mac(self, purpose: str, content: Any, key_id: str | None = None) -> str:
         """HMAC-SHA256 of ``content`` for one ``purpose`` (link, head, checkpoint), under ``key_id`` or the current key."""
         key = self.keys[key_id or self.current]

@@ -175,6 +175,7 @@ class ChainProblem:
 @dataclass
 class ChainReport:
     cadet_id: int
+    chain: str = "practice"  # or "records": the person's keyed chain of competency evidence
     records: int = 0
     head_hash: str = GENESIS
     last_mac: str = GENESIS_MAC
