@@ -57,6 +57,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config.from_mapping(config)
 
     from lms_plugin import schema  # noqa: F401  (registers every table before migrations look)
+    from lms_plugin.framework import evidence_chain  # noqa: F401  (seals new evidence into its person's chain)
 
     db.init_app(app)
     with app.app_context():

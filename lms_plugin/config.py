@@ -7,6 +7,8 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from lms_plugin.core.seals import Keyring, load_keyring
+
 
 def _secret_key(instance_path: Path) -> str:
     """``SECRET_KEY`` from the environment, else one generated once into ``instance/``."""
@@ -18,6 +20,19 @@ def _secret_key(instance_path: Path) -> str:
         key_file.write_text(secrets.token_hex(32))
         key_file.chmod(0o600)
     return key_file.read_text().strip()
+
+
+def chain_key_file(instance_path: Path) -> str:
+    return os.environ.get("CHAIN_KEY_FILE") or str(instance_path / "chain_key")
+
+
+def chain_keyring(app: Any) -> Keyring:
+    """The keys that seal the record chains, read from ``CHAIN_KEY_FILE`` (generated there once)."""
+    path = Path(app.config["CHAIN_KEY_FILE"])
+    cache = app.extensions.setdefault("chain_keyrings", {})
+    if path not in cache:
+        cache[path] = load_keyring(path)
+    return cache[path]
 
 
 def _database_url(instance_path: Path) -> str:
@@ -34,6 +49,8 @@ def load_config(instance_path: Path) -> dict[str, Any]:
     return {
         "SECRET_KEY": _secret_key(instance_path),
         "SQLALCHEMY_DATABASE_URI": _database_url(instance_path),
+        # The key that seals the hash chains; kept outside the database (see lms_plugin.core.seals).
+        "CHAIN_KEY_FILE": chain_key_file(instance_path),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "BABEL_DEFAULT_LOCALE": os.environ.get("DEFAULT_LANGUAGE", "lt"),
         "LANGUAGES": ("lt", "en"),

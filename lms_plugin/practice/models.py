@@ -118,7 +118,9 @@ class ChainedRecord:
     the previous record's ``record_hash`` (64 zeros for the first); ``record_hash`` is the
     SHA-256 of the record's canonical content, ``prev_hash`` included (see
     ``lms_plugin.operations.practice_chain``). Who signed, in which role and when, and a
-    correction's pointer and reason, are common to every kind.
+    correction's pointer and reason, are common to every kind. ``link_mac`` seals the link
+    under the chain key named by ``key_id`` (see ``lms_plugin.core.seals``); rows signed
+    before the key existed hold none until ``flask practice rekey``.
     """
 
     signer_role: Mapped[str] = mapped_column(String(16))
@@ -127,6 +129,8 @@ class ChainedRecord:
     chain_seq: Mapped[int | None] = mapped_column(Integer)
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     record_hash: Mapped[str | None] = mapped_column(String(64))
+    link_mac: Mapped[str | None] = mapped_column(String(64))
+    key_id: Mapped[str | None] = mapped_column(String(16))
 
 
 class SignOff(ChainedRecord, AppendOnly, Base):
@@ -358,4 +362,8 @@ class PracticeChainHead(Base):
     cadet_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
     length: Mapped[int] = mapped_column(Integer, default=0)
     head_hash: Mapped[str] = mapped_column(String(64))
+    # The last link's MAC, and the head's own seal over the length and that MAC.
+    last_mac: Mapped[str | None] = mapped_column(String(64))
+    head_mac: Mapped[str | None] = mapped_column(String(64))
+    key_id: Mapped[str | None] = mapped_column(String(16))
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -9,10 +9,15 @@ hashes of its attached files; a countersignature's covers the hash of the review
 countersigns. ``practice_chain_heads`` holds each chain's length and last hash, so a
 record removed from the end is noticed too.
 
+Hashes alone can be recomputed by anyone who can write the database and run this code, so
+each link is also sealed: ``link_mac`` is an HMAC under the chain key (held outside the
+database, see ``lms_plugin.core.seals``) over the link's place, its ``record_hash`` and the
+previous link's MAC; the head's ``head_mac`` seals its length and last MAC.
+
 ``verify_chain`` recomputes everything from the rows as they are now. An UPDATE or DELETE
-made behind the application's back shows as a content, link, position or length mismatch.
-(Whoever can rewrite every later record *and* the head can forge a consistent chain; the
-command line prints each chain's head hash so it can be kept somewhere else.)
+made behind the application's back shows as a content, link, position, length or seal
+mismatch. Putting back an older head with the records after it removed is caught by a
+checkpoint (``checkpoints``).
 """
 
 from __future__ import annotations
@@ -24,12 +29,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Union
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from lms_plugin.config import chain_keyring
 from lms_plugin.core.base import utcnow
 from lms_plugin.core.errors import Conflict
+from lms_plugin.core.seals import GENESIS_MAC, Keyring, head_content, link_content
 from lms_plugin.practice.models import (
     Countersignature,
     LogbookEntry,
@@ -94,8 +102,23 @@ def compute_hash(record: SignedRecord) -> str:
     return hashlib.sha256(canonical_bytes(record_content(record))).hexdigest()
 
 
-def seal(session: Session, record: SignedRecord) -> None:
-    """Give a new record its place in the cadet's chain and its hashes, and insert it.
+def chain_name(cadet_id: int) -> str:
+    return f"practice:{cadet_id}"
+
+
+def link_seal(keyring: Keyring, record: SignedRecord, prev_mac: str) -> str:
+    return keyring.mac("link", link_content(chain_name(record.cadet_id), record.chain_seq, record.record_hash,
+                                            prev_mac))
+
+
+def head_seal(keyring: Keyring, cadet_id: int, length: int, last_mac: str) -> dict[str, Any]:
+    """The head's columns that seal it: its last MAC, its own MAC and the key's id."""
+    return dict(last_mac=last_mac, key_id=keyring.current,
+                head_mac=keyring.mac("head", head_content(chain_name(cadet_id), length, last_mac)))
+
+
+def seal(session: Session, record: SignedRecord, keyring: Keyring | None = None) -> None:
+    """Give a new record its place in the cadet's chain, its hashes and its seal, and insert it.
 
     Refuses (``Conflict``) if another record for the same cadet took the place first: the
     chain's head moves only where its length is still the one read here.
@@ -115,18 +138,22 @@ def seal(session: Session, record: SignedRecord) -> None:
         length, previous = (head.length, head.head_hash) if head is not None else (0, GENESIS)
         record.chain_seq, record.prev_hash = length + 1, previous
         record.record_hash = compute_hash(record)
+        keyring = keyring or chain_keyring(current_app)
+        record.link_mac = link_seal(keyring, record, (head.last_mac if head is not None else None) or GENESIS_MAC)
+        record.key_id = keyring.current
+        sealed = head_seal(keyring, record.cadet_id, length + 1, record.link_mac)
         session.add(record)
         # (cadet_id, chain_seq) is unique in each table and the head moves only from the length read
         # above, so of two records sealed at once for one cadet, one fails here.
         with write_once(session, taken):
             if head is None:
                 session.execute(insert(PracticeChainHead).values(
-                    cadet_id=record.cadet_id, length=1, head_hash=record.record_hash, updated_at=utcnow()))
+                    cadet_id=record.cadet_id, length=1, head_hash=record.record_hash, updated_at=utcnow(), **sealed))
             else:
                 moved = session.execute(
                     update(PracticeChainHead)
                     .where(PracticeChainHead.cadet_id == record.cadet_id, PracticeChainHead.length == length)
-                    .values(length=length + 1, head_hash=record.record_hash, updated_at=utcnow())
+                    .values(length=length + 1, head_hash=record.record_hash, updated_at=utcnow(), **sealed)
                     .execution_options(synchronize_session="fetch"))
                 if moved.rowcount != 1:
                     raise Conflict(taken)
@@ -139,6 +166,7 @@ def seal(session: Session, record: SignedRecord) -> None:
 class ChainProblem:
     record: str
     message: str
+    code: str = ""  # "unsealed", "unknown-key" or "mismatch" for a seal that does not hold
 
     def __str__(self) -> str:
         return f"{self.record}: {self.message}"
@@ -147,8 +175,10 @@ class ChainProblem:
 @dataclass
 class ChainReport:
     cadet_id: int
+    chain: str = "practice"  # or "records": the person's keyed chain of competency evidence
     records: int = 0
     head_hash: str = GENESIS
+    last_mac: str = GENESIS_MAC
     problems: list[ChainProblem] = field(default_factory=list)
 
     @property
@@ -176,15 +206,29 @@ def chained_records(session: Session, cadet_id: int) -> list[SignedRecord]:
     return sorted(records, key=lambda r: (r.chain_seq is None, r.chain_seq or 0, KIND_OF[type(r)], r.id))
 
 
-def verify_chain(session: Session, cadet_id: int, storage_dir: Path | None = None) -> ChainReport:
+def seal_problem(record: str, code: str, key_id: str | None) -> ChainProblem:
+    """A seal that does not hold, said so that a wrong key is told apart from a forgery."""
+    messages = {
+        "unsealed": _l("it is not sealed with the chain key (run “flask practice rekey” once after upgrading)"),
+        "unknown-key": _l("it is sealed with key %(key)s, which this installation does not hold (is CHAIN_KEY_FILE "
+                          "the right key file?)", key=key_id or ""),
+        "mismatch": _l("its seal does not match: it was changed, re-hashed or moved by someone without the chain key"),
+    }
+    return ChainProblem(record, str(messages[code]), code)
+
+
+def verify_chain(session: Session, cadet_id: int, storage_dir: Path | None = None,
+                 keyring: Keyring | None = None) -> ChainReport:
     """Recompute a cadet's chain from the rows; list every way it does not hold.
 
     With ``storage_dir``, the files attached to signed entries are hashed again too.
     """
+    keyring = keyring or chain_keyring(current_app)
     report = ChainReport(cadet_id=cadet_id)
     records = chained_records(session, cadet_id)
     report.records = len(records)
     previous = GENESIS
+    previous_mac = GENESIS_MAC
     position = 0
     for record in records:
         if record.chain_seq is None:
@@ -201,7 +245,12 @@ def verify_chain(session: Session, cadet_id: int, storage_dir: Path | None = Non
         if compute_hash(record) != record.record_hash:
             report.problems.append(ChainProblem(label(record), str(_l(
                 "its content no longer matches its hash (it was changed after signing)"))))
+        problem = keyring.check("link", link_content(chain_name(cadet_id), record.chain_seq, record.record_hash or "",
+                                                     previous_mac), record.key_id, record.link_mac)
+        if problem is not None:
+            report.problems.append(seal_problem(label(record), problem, record.key_id))
         previous = record.record_hash or ""
+        previous_mac = record.link_mac or GENESIS_MAC
         if storage_dir is not None and isinstance(record, SignOff):
             for attachment in record.entry.attachments:
                 path = storage_dir / attachment.stored_name
@@ -214,7 +263,14 @@ def verify_chain(session: Session, cadet_id: int, storage_dir: Path | None = Non
         report.problems.append(ChainProblem("chain", str(_l(
             "its recorded end (%(length)d records) does not match the records found (%(found)d)",
             length=head_length, found=position))))
-    report.head_hash = head_hash
+    elif head is not None and head.last_mac is not None and head.last_mac != previous_mac:
+        report.problems.append(seal_problem("chain", "mismatch", head.key_id))
+    elif head is not None:
+        problem = keyring.check("head", head_content(chain_name(cadet_id), head.length, head.last_mac or ""),
+                                head.key_id, head.head_mac)
+        if problem is not None:
+            report.problems.append(seal_problem("chain", problem, head.key_id))
+    report.head_hash, report.last_mac = head_hash, (head.last_mac if head is not None else None) or GENESIS_MAC
     return report
 
 
@@ -226,8 +282,8 @@ def cadets_with_records(session: Session) -> list[int]:
 
 
 def verify_all(session: Session, cadet_ids: Iterable[int] | None = None,
-               storage_dir: Path | None = None) -> list[ChainReport]:
-    return [verify_chain(session, cadet_id, storage_dir)
+               storage_dir: Path | None = None, keyring: Keyring | None = None) -> list[ChainReport]:
+    return [verify_chain(session, cadet_id, storage_dir, keyring)
             for cadet_id in (cadet_ids if cadet_ids is not None else cadets_with_records(session))]
 
 
