@@ -70,7 +70,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     login_manager.login_message_category = "info"
 
     from lms_plugin.web import handlers
+    from lms_plugin.web.request_log import configure_logging
 
+    configure_logging(app)
     handlers.install(app)
     register_blueprints(app)
 
