@@ -30,8 +30,9 @@ PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 
 
-def database_url(tmp: Path, name: str) -> str:
-    """A new, empty database: a SQLite file, or a database on the test PostgreSQL server."""
+def database_url(tmp: Path, name: str, *, create: bool = False) -> str:
+    """A fresh location: a SQLite file, or a database on the test PostgreSQL server (made empty with ``create``,
+    else left for the restore to make)."""
     server = os.environ.get("TEST_DATABASE_URL")
     if not server:
         return f"sqlite:///{tmp / (name + '.sqlite3')}"
@@ -39,6 +40,8 @@ def database_url(tmp: Path, name: str) -> str:
     admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if create:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
     return url.set(database=name).render_as_string(hide_password=False)
 
@@ -49,9 +52,9 @@ def all_rows(url: str) -> dict[str, list[tuple[Any, ...]]]:
         with engine.connect() as connection:
             rows = {}
             for table in sorted(inspect(connection).get_table_names()):
-                columns = [c["name"] for c in inspect(connection).get_columns(table)]
-                order = ", ".join(f'"{c}"' for c in columns)
-                rows[table] = [tuple(row) for row in connection.execute(text(f'SELECT * FROM "{table}" ORDER BY {order}'))]
+                # Sorted here: PostgreSQL cannot order by a JSON column.
+                rows[table] = sorted((tuple(row) for row in connection.execute(text(f'SELECT * FROM "{table}"'))),
+                                     key=repr)
             return rows
     finally:
         engine.dispose()
@@ -66,7 +69,7 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
 
     tmp = tmp_path_factory.mktemp("backup-source")
     application = create_app({"TESTING": True, "SECRET_KEY": "backup-test", "BABEL_DEFAULT_LOCALE": "en",
-                              "SQLALCHEMY_DATABASE_URI": database_url(tmp, "training_backup_src"),
+                              "SQLALCHEMY_DATABASE_URI": database_url(tmp, "training_backup_src", create=True),
                               "PRACTICE_FILES_DIR": str(tmp / "files")})
     with application.app_context():
         upgrade()
