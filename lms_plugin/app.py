@@ -34,6 +34,7 @@ def register_blueprints(app: Flask) -> None:
     from lms_plugin.people import views as people
     from lms_plugin.practice.views import logbook as practice
     from lms_plugin.practice.views import mentoring, progression, units
+    from lms_plugin.privacy import views as privacy
     from lms_plugin.psychology import views as psychology
     from lms_plugin.reports import views as reports
     from lms_plugin.testing import admin as testing_admin
@@ -41,7 +42,7 @@ def register_blueprints(app: Flask) -> None:
     from lms_plugin.testing import views as testing
 
     for module in (people, main, testing, testing_admin, psychology, practice, mentoring, courses, reports,
-                   framework, profiles, units, progression, api):
+                   framework, profiles, units, progression, api, privacy):
         app.register_blueprint(module.bp)
 
 
