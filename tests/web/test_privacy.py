@@ -195,3 +195,14 @@ def test_retention_deletes_only_expired_raw_answers(app: Any, database: Any, use
     assert run.details["sittings"] == 1 and "Deleted" in result.output
     # Nothing is left to delete: a second run changes nothing.
     assert privacy.apply_retention(session, None, now=now, days=days) == (0, 0)
+
+
+def test_the_pages_speak_lithuanian(client: Any, login_as: Any, user: Any) -> None:
+    login_as("admin")
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "lt"
+    listing = client.get("/personal-data/").get_data(as_text=True)
+    page = client.get(f"/personal-data/{user('cadet.01').id}").get_data(as_text=True)
+    assert "Asmens duomenys" in listing and "Personal data" not in listing
+    for english in ("Export", "Erase", "Raw test answers", "Reason", "Type the username"):
+        assert english not in page, english
+    assert "Ištrinti asmens duomenis" in page and "Eksportuoti (Excel)" in page
