@@ -87,7 +87,11 @@ class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
 
 def configure_logging(app: Flask) -> None:
-    """One handler on the app's logger family; creating another app replaces it rather than doubling lines."""
+    """One handler on the app's logger family; creating another app replaces it rather than doubling lines.
+
+    Records still propagate to the root logger: it has no handler in a server process (so nothing is
+    written twice), and test tools that capture logs listen there.
+    """
     log_format = app.config["LOG_FORMAT"]
     if log_format not in ("json", "text"):
         raise ValueError(f"LOG_FORMAT must be 'json' or 'text', not {log_format!r}")
@@ -99,7 +103,6 @@ def configure_logging(app: Flask) -> None:
     handler.addFilter(RequestContextFilter())
     logger.addHandler(handler)
     logger.setLevel(app.config["LOG_LEVEL"])
-    logger.propagate = False
 
     @app.before_request
     def assign_request_id() -> None:
