@@ -49,12 +49,13 @@ run: demo
 	@echo "Serving on http://$(HOST):$(PORT)  (Ctrl+C to stop)"
 	$(BIN)/waitress-serve --host $(HOST) --port $(PORT) --threads 8 --call lms_plugin:create_app
 
-## make test: install the test dependencies, check the architecture, run every suite (SQLite, then PostgreSQL)
+## make test: install the test dependencies, check the architecture, run every suite (SQLite, then PostgreSQL),
+## then audit the installed dependencies
 test: install-test
 	$(BIN)/lint-imports --no-cache
-	@$(MAKE) --no-print-directory audit
 	$(BIN)/python -m pytest
 	$(BIN)/python tests/postgres_run.py
+	@$(MAKE) --no-print-directory audit
 
 ## make audit: every installed dependency checked against PyPI's vulnerability data (pypi.org/pypi/NAME/VERSION/json).
 ## --strict: a dependency the service cannot answer for fails the audit instead of being skipped in silence.

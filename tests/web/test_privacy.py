@@ -170,7 +170,7 @@ def test_only_the_administrator_erases(database: Any, user: Any, subject: User, 
         privacy.erase_person(database.session, user("psychologist"), subject, reason="x", storage_dir=tmp_path)
 
 
-def test_retention_deletes_only_expired_raw_answers(app: Any, database: Any, user: Any) -> None:
+def test_retention_deletes_only_expired_raw_answers(app: Any, database: Any, client: Any, login_as: Any) -> None:
     session = database.session
     sittings = session.scalars(select(Sitting).where(Sitting.submitted_at.is_not(None),
                                                      Sitting.id.in_(select(Answer.sitting_id))).order_by(Sitting.id)).all()
@@ -193,6 +193,9 @@ def test_retention_deletes_only_expired_raw_answers(app: Any, database: Any, use
     assert {s.id: len(session.get(Sitting, s.id).answers) for s in recent} == kept
     run = session.scalars(select(AuditEntry).where(AuditEntry.action == "psychometrics.raw_answers_deleted")).one()
     assert run.details["sittings"] == 1 and "Deleted" in result.output
+    # The psychologist still sees the scores of the sitting whose raw answers are gone.
+    login_as("psychologist")
+    assert client.get(f"/sittings/{old.id}/results").status_code == 200
     # Nothing is left to delete: a second run changes nothing.
     assert privacy.apply_retention(session, None, now=now, days=days) == (0, 0)
 
