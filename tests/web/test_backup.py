@@ -106,6 +106,18 @@ def test_a_restored_backup_holds_every_row_and_every_file_byte(source: Flask, tm
         assert (fresh_files / name).read_bytes() == (files / name).read_bytes()
     assert manifest["schema_revision"] == after["alembic_version"][0][0]
 
+    # Restoring over a database and files that exist (the usual case) replaces them and keeps the old ones aside.
+    engine = create_engine(fresh_url)
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM login_attempts"))
+        connection.execute(text("UPDATE users SET full_name = 'changed since the backup'"))
+    engine.dispose()
+    (fresh_files / "stray.bin").write_bytes(b"written after the backup")
+    restore_backup(backup, fresh_url, fresh_files)
+    assert all_rows(fresh_url) == before
+    assert sorted(p.name for p in fresh_files.iterdir()) == originals
+    assert [p.name for p in fresh_files.parent.iterdir() if ".before-restore-" in p.name]
+
 
 def test_the_backup_is_named_in_vilnius_time_and_lists_checksums(source: Flask, tmp_path: Path) -> None:
     url, files = source.config["SQLALCHEMY_DATABASE_URI"], Path(source.config["PRACTICE_FILES_DIR"])
