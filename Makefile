@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app lms_plugin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test bench install install-test translations catalogue migrate demo clean
+.PHONY: run test audit bench install install-test translations catalogue migrate demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,11 +49,20 @@ run: demo
 	@echo "Serving on http://$(HOST):$(PORT)  (Ctrl+C to stop)"
 	$(BIN)/waitress-serve --host $(HOST) --port $(PORT) --threads 8 --call lms_plugin:create_app
 
-## make test: install the test dependencies, check the architecture, run every suite (SQLite, then PostgreSQL)
+## make test: install the test dependencies, check the architecture, run every suite (SQLite, then PostgreSQL),
+## then audit the installed dependencies
 test: install-test
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest
 	$(BIN)/python tests/postgres_run.py
+	@$(MAKE) --no-print-directory audit
+
+## make audit: every installed dependency checked against PyPI's vulnerability data (pypi.org/pypi/NAME/VERSION/json).
+## --strict: a dependency the service cannot answer for fails the audit instead of being skipped in silence.
+audit: install-test
+	@$(BIN)/pip-audit --strict --skip-editable --progress-spinner off || { \
+	  echo "pip-audit failed: a dependency has a known vulnerability (upgrade it in pyproject.toml), or PyPI's" \
+	       "vulnerability service could not answer for it (the ERROR line above names which)." >&2; exit 1; }
 
 ## make bench: the benchmarks with their figures (one BLAS thread: steadier on a busy 2-core machine)
 bench: install-test

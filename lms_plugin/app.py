@@ -34,6 +34,7 @@ def register_blueprints(app: Flask) -> None:
     from lms_plugin.people import views as people
     from lms_plugin.practice.views import logbook as practice
     from lms_plugin.practice.views import mentoring, progression, units
+    from lms_plugin.privacy import views as privacy
     from lms_plugin.psychology import views as psychology
     from lms_plugin.reports import views as reports
     from lms_plugin.testing import admin as testing_admin
@@ -41,7 +42,7 @@ def register_blueprints(app: Flask) -> None:
     from lms_plugin.testing import views as testing
 
     for module in (people, main, testing, testing_admin, psychology, practice, mentoring, courses, reports,
-                   framework, profiles, units, progression, api):
+                   framework, profiles, units, progression, api, privacy):
         app.register_blueprint(module.bp)
 
 
@@ -71,7 +72,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     login_manager.login_message_category = "info"
 
     from lms_plugin.web import handlers
+    from lms_plugin.web.request_log import configure_logging
 
+    configure_logging(app)
     handlers.install(app)
     register_blueprints(app)
 

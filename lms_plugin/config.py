@@ -70,4 +70,10 @@ def load_config(instance_path: Path) -> dict[str, Any]:
         "AT_RISK_MIN_ACHIEVED": 3,
         "ACCREDITATION_WARNING_DAYS": 60,
         "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
+        # Raw psychometric answers are deleted this long after submission (`flask retention apply`).
+        "RAW_ANSWERS_RETENTION_DAYS": int(os.environ.get("RAW_ANSWERS_RETENTION_DAYS", str(5 * 365 + 1))),
+        # Logs: one JSON object a line (or "text"); take X-Request-ID from the proxy only when it sets it.
+        "LOG_FORMAT": os.environ.get("LOG_FORMAT", "json"),
+        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
+        "TRUST_REQUEST_ID_HEADER": os.environ.get("TRUST_REQUEST_ID_HEADER", "") == "1",
     }
