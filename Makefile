@@ -55,10 +55,10 @@ test: install-test
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest
 	$(BIN)/python tests/postgres_run.py
-	@$(MAKE) --no-print-directory audit
+	$(BIN)/python tests/dependency_audit.py
 
-## make audit: every installed dependency checked against PyPI's vulnerability data (pypi.org/pypi/NAME/VERSION/json).
-## --strict: a dependency the service cannot answer for fails the audit instead of being skipped in silence.
+## make audit: the strict audit: every installed dependency checked against PyPI's vulnerability data
+## (pypi.org/pypi/NAME/VERSION/json); a dependency the service cannot answer for fails it too.
 audit: install-test
 	@$(BIN)/pip-audit --strict --skip-editable --progress-spinner off || { \
 	  echo "pip-audit failed: a dependency has a known vulnerability (upgrade it in pyproject.toml), or PyPI's" \
