@@ -47,6 +47,8 @@ def load_config(instance_path: Path) -> dict[str, Any]:
         "LOGIN_MAX_FAILURES": int(os.environ.get("LOGIN_MAX_FAILURES", "5")),
         "LOGIN_WINDOW_MINUTES": int(os.environ.get("LOGIN_WINDOW_MINUTES", "15")),
         "LOGIN_MAX_DELAY_SECONDS": int(os.environ.get("LOGIN_MAX_DELAY_SECONDS", "120")),
+        # A signed-in session ends this long after sign-in, whatever the cookie says (a full service day).
+        "SESSION_MAX_HOURS": float(os.environ.get("SESSION_MAX_HOURS", "12")),
         "MENTOR_GRACE_DAYS": 14,
         # Practice (issue 5): attached files, and the thresholds of the overdue and at-risk lists.
         "PRACTICE_FILES_DIR": os.environ.get("PRACTICE_FILES_DIR") or str(instance_path / "practice_files"),

@@ -3,7 +3,7 @@ list accounts, disable and enable them, set a new password and lift a sign-in de
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, redirect, render_template, session, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
@@ -15,10 +15,16 @@ from lms_plugin.core.people import User
 from lms_plugin.extensions import db
 from lms_plugin.people import operations, sessions, throttling
 from lms_plugin.people.forms import ChangePasswordForm, ResetPasswordForm
+from lms_plugin.people.views import session_max_age
 from lms_plugin.web.forms import ConfirmForm
 from lms_plugin.web.pages import attempt, attempted
 
 bp = Blueprint("accounts", __name__, template_folder="templates")
+
+
+def _me() -> User:
+    """The signed-in person itself, not the proxy, so audit rows name the right kind of object."""
+    return current_user._get_current_object()
 
 
 def _show_on_form(form: ChangePasswordForm | ResetPasswordForm, problem: OperationError) -> None:
@@ -33,10 +39,12 @@ def change_password() -> Response | tuple[str, int]:
     form = ChangePasswordForm()
     if form.validate_on_submit():
         def change() -> None:
-            operations.change_password(db.session, current_user, current_password=form.current_password.data,
+            me = _me()
+            operations.change_password(db.session, me, current_password=form.current_password.data,
                                        new_password=form.new_password.data)
             # Every session ended, this one too; the person carries on in a fresh one.
-            session[sessions.COOKIE_KEY] = sessions.start(db.session, current_user)
+            session[sessions.COOKIE_KEY] = sessions.start(db.session, me, request.remote_addr or "",
+                                                          session_max_age())
 
         problem = attempt(change)
         if problem is None:
@@ -50,7 +58,7 @@ def change_password() -> Response | tuple[str, int]:
 @login_required
 def index() -> str:
     g.no_store = True
-    accounts = operations.accounts(db.session, current_user)
+    accounts = operations.accounts(db.session, _me())
     return render_template("people/accounts.html", accounts=accounts, form=ConfirmForm(),
                            delayed=throttling.delayed_accounts(db.session, utcnow()))
 
@@ -71,7 +79,7 @@ def _confirmed(action, done: str) -> Response:
 @login_required
 def disable(user_id: int) -> Response:
     account = _account(user_id)
-    return _confirmed(lambda: operations.set_active(db.session, current_user, account, active=False),
+    return _confirmed(lambda: operations.set_active(db.session, _me(), account, active=False),
                       _("The account %(name)s is disabled and its sessions ended.", name=account.username))
 
 
@@ -79,7 +87,7 @@ def disable(user_id: int) -> Response:
 @login_required
 def enable(user_id: int) -> Response:
     account = _account(user_id)
-    return _confirmed(lambda: operations.set_active(db.session, current_user, account, active=True),
+    return _confirmed(lambda: operations.set_active(db.session, _me(), account, active=True),
                       _("The account %(name)s is enabled.", name=account.username))
 
 
@@ -87,7 +95,7 @@ def enable(user_id: int) -> Response:
 @login_required
 def unlock(user_id: int) -> Response:
     account = _account(user_id)
-    return _confirmed(lambda: operations.lift_sign_in_delay(db.session, current_user, account),
+    return _confirmed(lambda: operations.lift_sign_in_delay(db.session, _me(), account),
                       _("The sign-in delay of %(name)s is lifted.", name=account.username))
 
 
@@ -98,7 +106,7 @@ def reset_password(user_id: int) -> Response | tuple[str, int]:
     account = _account(user_id)
     form = ResetPasswordForm()
     if form.validate_on_submit():
-        _ended, problem = attempted(lambda: operations.reset_password(db.session, current_user, account,
+        _ended, problem = attempted(lambda: operations.reset_password(db.session, _me(), account,
                                                                       new_password=form.new_password.data))
         if problem is None:
             flash(_("A new password is set for %(name)s; their sessions ended.", name=account.username), "success")

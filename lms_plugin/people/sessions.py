@@ -4,10 +4,11 @@ even for someone holding a copy of the cookie."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import secrets
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from lms_plugin.core.base import utcnow
@@ -21,22 +22,27 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def start(session: Session, user: User, remote_addr: str = "") -> str:
-    """A new session for ``user``; gives back the token for the cookie (only its hash is kept)."""
+def start(session: Session, user: User, remote_addr: str, max_age: dt.timedelta) -> str:
+    """A new session for ``user``; gives back the token for the cookie (only its hash is kept).
+    The person's ended and expired sessions are dropped here, so the table stays small."""
+    session.execute(delete(UserSession).where(
+        UserSession.user_id == user.id,
+        or_(UserSession.revoked_at < utcnow() - max_age, UserSession.created_at < utcnow() - 2 * max_age)))
     token = secrets.token_urlsafe(32)
     session.add(UserSession(token_hash=_digest(token), user_id=user.id, remote_addr=remote_addr[:64]))
     session.flush()
     return token
 
 
-def signed_in_user(session: Session, user_id: str, token: str | None) -> User | None:
-    """The active person whose standing session carries ``token``, else None (one query)."""
+def signed_in_user(session: Session, user_id: str, token: str | None, max_age: dt.timedelta) -> User | None:
+    """The active person whose standing session, younger than ``max_age``, carries ``token``, else None
+    (one query). The age limit bounds what a copied cookie is worth even without a sign-out."""
     if not token or not user_id.isdigit():
         return None
     return session.scalar(
         select(User).join(UserSession, UserSession.user_id == User.id)
         .where(UserSession.token_hash == _digest(token), UserSession.revoked_at.is_(None),
-               User.id == int(user_id), User.active.is_(True)))
+               UserSession.created_at > utcnow() - max_age, User.id == int(user_id), User.active.is_(True)))
 
 
 def revoke(session: Session, token: str | None, reason: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from urllib.parse import unquote, urlsplit
 
@@ -29,7 +30,11 @@ _DUMMY_HASH = generate_password_hash("not-a-real-password")
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
     """The person only while the session named in the cookie stands and the account is active."""
-    return sessions.signed_in_user(db.session, user_id, session.get(sessions.COOKIE_KEY))
+    return sessions.signed_in_user(db.session, user_id, session.get(sessions.COOKIE_KEY), session_max_age())
+
+
+def session_max_age() -> dt.timedelta:
+    return dt.timedelta(hours=float(current_app.config["SESSION_MAX_HOURS"]))
 
 
 def _is_local_path(target: str) -> bool:
@@ -68,7 +73,7 @@ def _restart_session(user: User) -> None:
     session.clear()
     if language:
         session["language"] = language
-    session[sessions.COOKIE_KEY] = sessions.start(db.session, user, request.remote_addr or "")
+    session[sessions.COOKIE_KEY] = sessions.start(db.session, user, request.remote_addr or "", session_max_age())
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -112,8 +117,9 @@ def _check_dummy(password: str) -> bool:
 @bp.post("/logout")
 @login_required
 def logout() -> Response:
+    person = current_user._get_current_object()
     sessions.revoke(db.session, session.get(sessions.COOKIE_KEY), "signed_out")
-    audit.record(db.session, current_user, "auth.logout", current_user)
+    audit.record(db.session, person, "auth.logout", person)
     db.session.commit()
     language = session.get("language")
     logout_user()

@@ -80,7 +80,9 @@ def test_changing_my_password_ends_my_other_sessions_and_keeps_this_one(app, cli
     assert elsewhere.get("/dashboard").status_code == 302
     database.session.expire_all()
     assert cadet.check_password(STRONG)
-    assert _audited(database, "people.password_changed") == 1
+    changed = database.session.scalar(select(AuditEntry).where(AuditEntry.action == "people.password_changed"))
+    assert (changed.actor_id, changed.object_type, changed.object_id) == (cadet.id, "User", str(cadet.id))
+    assert changed.details["sessions_ended"] == 2
     _client_signed_in(app, "cadet.07", STRONG)
 
 

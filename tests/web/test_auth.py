@@ -160,3 +160,15 @@ def test_healthz_reports_the_database(client):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.get_json() == {"status": "ok", "database": "ok"}
+
+
+def test_a_session_ends_after_its_maximum_age_whatever_the_cookie_says(app, client, login_as, monkeypatch):
+    import datetime as dt
+
+    from lms_plugin.core.base import utcnow
+
+    login_as("cadet.01")
+    assert client.get("/dashboard").status_code == 200
+    later = utcnow() + dt.timedelta(hours=app.config["SESSION_MAX_HOURS"], minutes=1)
+    monkeypatch.setattr("lms_plugin.people.sessions.utcnow", lambda: later)
+    assert client.get("/dashboard").status_code == 302
