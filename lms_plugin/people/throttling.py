@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lms_plugin.core import audit
@@ -60,11 +61,10 @@ def record_failure(session: Session, policy: Policy, username: str, remote_addr:
                    account: User | None) -> None:
     """Count a failed attempt under both keys; the first delay a key gets is audited."""
     for key, (key_username, key_addr) in _keys(username, remote_addr).items():
-        row = session.get(LoginThrottle, key)
-        if row is None:
-            row = LoginThrottle(key=key, username=key_username, remote_addr=key_addr, failures=0)
-            session.add(row)
-        elif now - row.last_failure_at > policy.window:
+        row = _locked_row(session, key, key_username, key_addr)
+        if row is None:  # created and removed again by a concurrent sign-in in between: nothing to count on
+            continue
+        if row.failures and now - row.last_failure_at > policy.window:
             row.failures, row.blocked_until = 0, None
         was_delayed = row.blocked_until is not None
         row.failures += 1
@@ -77,6 +77,21 @@ def record_failure(session: Session, policy: Policy, username: str, remote_addr:
             audit.record(session, None, "auth.sign_in_delayed", account if key_username and account else row,
                          key=key, failures=row.failures, remote_addr=remote_addr)
     session.flush()
+
+
+def _locked_row(session: Session, key: str, username: str, remote_addr: str) -> LoginThrottle | None:
+    """The key's row, locked against concurrent failures (PostgreSQL; SQLite already writes one at a
+    time), created when missing; a concurrent creation of the same key is taken up, not an error."""
+    row = session.get(LoginThrottle, key, with_for_update=True)
+    if row is not None:
+        return row
+    try:
+        with session.begin_nested():
+            row = LoginThrottle(key=key, username=username, remote_addr=remote_addr, failures=0)
+            session.add(row)
+    except IntegrityError:
+        row = session.get(LoginThrottle, key, with_for_update=True, populate_existing=True)
+    return row
 
 
 def record_success(session: Session, username: str, remote_addr: str) -> None:
