@@ -3,7 +3,9 @@ list accounts, disable and enable them, set a new password and lift a sign-in de
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from typing import Callable
+
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
@@ -38,18 +40,28 @@ def change_password() -> Response | tuple[str, int]:
     g.no_store = True
     form = ChangePasswordForm()
     if form.validate_on_submit():
+        # The current password is guessed here as on the sign-in page, so the same delays apply.
+        me, remote_addr, now = _me(), request.remote_addr or "", utcnow()
+        policy = throttling.Policy.from_config(current_app.config)
+        wait = throttling.wait_seconds(db.session, policy, me.username, remote_addr, now)
+        if wait:
+            form.current_password.errors = [_("Too many failed sign-ins. Wait %(seconds)d seconds and try again.",
+                                              seconds=wait)]
+            return render_template("people/change_password.html", form=form), 429
+
         def change() -> None:
-            me = _me()
             operations.change_password(db.session, me, current_password=form.current_password.data,
                                        new_password=form.new_password.data)
             # Every session ended, this one too; the person carries on in a fresh one.
-            session[sessions.COOKIE_KEY] = sessions.start(db.session, me, request.remote_addr or "",
-                                                          session_max_age())
+            session[sessions.COOKIE_KEY] = sessions.start(db.session, me, remote_addr, session_max_age())
 
         problem = attempt(change)
         if problem is None:
             flash(_("Your password is changed. You were signed out everywhere else."), "success")
             return redirect(url_for("main.dashboard"))
+        if problem.field == "current_password":
+            throttling.record_failure(db.session, policy, me.username, remote_addr, now, me)
+            db.session.commit()
         _show_on_form(form, problem)
     return render_template("people/change_password.html", form=form), 400 if form.errors else 200
 
@@ -68,7 +80,7 @@ def _account(user_id: int) -> User:
     return db.get_or_404(User, user_id)
 
 
-def _confirmed(action, done: str) -> Response:
+def _confirmed(action: Callable[[], object], done: str) -> Response:
     if ConfirmForm().validate_on_submit():
         problem = attempt(action)
         flash(str(problem.message) if problem else done, "error" if problem else "success")

@@ -104,3 +104,17 @@ def test_a_sustained_guessing_run_is_held_to_a_bounded_rate(app, database):
         assert looked_at <= bound, (spread, looked_at, bound)
         assert looked_at >= hour / cap - 1  # and the wait never grows past the cap: no lock-out
         print(f"spread={spread}: {looked_at} guesses looked at in an hour (bound {bound:.0f})")
+
+
+def test_guessing_the_current_password_on_the_change_page_is_delayed_as_well(app, client, login_as, database):
+    cadet = login_as("cadet.07")
+    wrong = {"current_password": "not-my-password", "new_password": "Saulėta-Pieva-4812",
+             "new_password_again": "Saulėta-Pieva-4812"}
+    token = csrf_token(client, "/account/password")
+    for _ in range(app.config["LOGIN_MAX_FAILURES"] + 1):
+        assert client.post("/account/password", data={"csrf_token": token, **wrong}).status_code == 400
+    right = {**wrong, "current_password": DEMO_PASSWORD}
+    waiting = client.post("/account/password", data={"csrf_token": token, **right})
+    assert waiting.status_code == 429 and "Wait" in waiting.get_data(as_text=True)
+    database.session.expire_all()
+    assert cadet.check_password(DEMO_PASSWORD)
