@@ -18,8 +18,9 @@ MIN_PASSWORD_LENGTH = 10
 # zxcvbn's scale is 0–4; 3 means "safely unguessable" (about 10^8 guesses), which an offline
 # attack on a stolen hash would still need days for and an online attack never reaches.
 MIN_SCORE = 3
-# zxcvbn looks at the first 100 characters only; longer is fine, and checking costs grow with length.
-_CHECKED_LENGTH = 100
+# zxcvbn refuses more than 72 characters (its cost grows fast with length); the first 72 of a longer
+# password are what it estimates, the rest only adds strength.
+_CHECKED_LENGTH = 72
 
 _COMMON = RANKED_DICTIONARIES["passwords"]
 
