@@ -31,6 +31,7 @@ def register_blueprints(app: Flask) -> None:
     from lms_plugin.dashboard import views as main
     from lms_plugin.framework import profiles
     from lms_plugin.framework import views as framework
+    from lms_plugin.people import accounts
     from lms_plugin.people import views as people
     from lms_plugin.practice.views import logbook as practice
     from lms_plugin.practice.views import mentoring, progression, units
@@ -41,8 +42,8 @@ def register_blueprints(app: Flask) -> None:
     from lms_plugin.testing import api
     from lms_plugin.testing import views as testing
 
-    for module in (people, main, testing, testing_admin, psychology, practice, mentoring, courses, reports,
-                   framework, profiles, units, progression, api, privacy):
+    for module in (people, accounts, main, testing, testing_admin, psychology, practice, mentoring, courses,
+                   reports, framework, profiles, units, progression, api, privacy):
         app.register_blueprint(module.bp)
 
 

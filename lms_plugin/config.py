@@ -58,9 +58,14 @@ def load_config(instance_path: Path) -> dict[str, Any]:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "") == "1",
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session: long tests must not expire
-        # Sign-in throttling: this many failures for one account or address within the window lock it.
+        # Sign-in throttling (people/throttling.py): past this many consecutive failures of an account at an
+        # address (4x for the address alone) each failure doubles the wait, up to the cap; a key is forgotten
+        # a window after its last failure. Nothing is ever locked.
         "LOGIN_MAX_FAILURES": int(os.environ.get("LOGIN_MAX_FAILURES", "5")),
         "LOGIN_WINDOW_MINUTES": int(os.environ.get("LOGIN_WINDOW_MINUTES", "15")),
+        "LOGIN_MAX_DELAY_SECONDS": int(os.environ.get("LOGIN_MAX_DELAY_SECONDS", "120")),
+        # A signed-in session ends this long after sign-in, whatever the cookie says (a full service day).
+        "SESSION_MAX_HOURS": float(os.environ.get("SESSION_MAX_HOURS", "12")),
         "MENTOR_GRACE_DAYS": 14,
         # Practice (issue 5): attached files, and the thresholds of the overdue and at-risk lists.
         "PRACTICE_FILES_DIR": os.environ.get("PRACTICE_FILES_DIR") or str(instance_path / "practice_files"),

@@ -1,1 +1,2 @@
-"""People: signing in and out (with throttling), the language switch, accounts and their command line."""
+"""People: signing in and out (progressive delays against guessing, server-side sessions), the password
+rule, the language switch, accounts and their command line."""

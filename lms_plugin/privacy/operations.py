@@ -31,6 +31,7 @@ from lms_plugin.core.capabilities import Capability, has_capability, require
 from lms_plugin.core.errors import Conflict, OperationError, PermissionDenied
 from lms_plugin.core.people import User
 from lms_plugin.people.models import LoginAttempt
+from lms_plugin.people.operations import end_sessions
 from lms_plugin.practice.models import (
     Countersignature,
     LogbookAttachment,
@@ -229,9 +230,10 @@ def erase_person(session: Session, actor: User, person: User, *, reason: str, st
     person.username = pseudonym(person)
     person.full_name = f"#{person.id}"
     person.email = ""
-    # Not a hash of anything: no password matches it. An inactive account's sessions are refused on load.
+    # Not a hash of anything: no password matches it. The account is disabled and its sessions end now.
     person.password_hash = "!erased:" + secrets.token_hex(8)
     person.active = False
+    end_sessions(session, person, "erased")
     session.flush()
     audit.record(session, actor, "privacy.erased", person, reason=reason, entries_cleared=result.entries_cleared,
                  files_removed=result.files_removed, kept_signed_entries=result.kept_signed_entries)

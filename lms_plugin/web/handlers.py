@@ -12,18 +12,12 @@ from werkzeug.wrappers import Response
 
 from lms_plugin.core.capabilities import Capability, has_capability
 from lms_plugin.core.errors import OperationError, PermissionDenied
-from lms_plugin.core.people import User
-from lms_plugin.extensions import db, login_manager
+from lms_plugin.extensions import db
 from lms_plugin.web.pages import language, local_time, localised, role_label, safe_back, wants_json
 
 
 def install(app: Flask) -> None:
     """Attach the shared handlers to the application."""
-
-    @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        user = db.session.get(User, int(user_id))
-        return user if user is not None and user.active else None
 
     @app.context_processor
     def template_helpers() -> dict[str, Any]:
