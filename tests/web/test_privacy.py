@@ -12,17 +12,18 @@ from typing import Any
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import JSON, String, Text, select, update
+from sqlalchemy import JSON, String, Text, func, select, update
 
 from lms_plugin.core.audit import AuditEntry
 from lms_plugin.core.base import Base, utcnow
 from lms_plugin.core.people import User
+from lms_plugin.people.models import UserSession
 from lms_plugin.practice.models import LogbookAttachment, Placement, PracticeTask, SignOff
 from lms_plugin.practice.operations import logbook as practice
 from lms_plugin.practice.operations.chain import verify_chain
 from lms_plugin.privacy import operations as privacy
 from lms_plugin.testing.models import Answer, Sitting, SubscaleResult
-from tests.conftest import csrf_token
+from tests.conftest import DEMO_PASSWORD, csrf_token
 
 SUBJECT = "cadet.19"  # a panel case, a countersigned review, sign-offs, a sitting, evidence, course progress
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
@@ -107,6 +108,13 @@ def test_erasure_leaves_no_personal_text_and_touches_no_one_else(client: Any, lo
     signed_before = {s.id: s.record_hash for s in session.scalars(select(SignOff).where(SignOff.cadet_id == subject.id))}
     assert signed_before and verify_chain(session, subject.id).ok
     assert all(holding(session, secret) for secret in personal)  # the search finds each one before
+    own = client.application.test_client()  # the subject's own browser, whose session the erasure must end
+    own.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    signed_in = own.post("/login", data={"username": SUBJECT, "password": DEMO_PASSWORD,
+                                         "csrf_token": csrf_token(own, "/login")})
+    assert signed_in.status_code == 302 and own.get("/dashboard").status_code == 200
+    assert session.scalar(select(func.count(UserSession.id)).where(
+        UserSession.user_id == subject.id, UserSession.revoked_at.is_(None))) == 1
     before = all_rows(session)
     login_as("admin")
     page = f"/personal-data/{subject.id}"
@@ -136,14 +144,18 @@ def test_erasure_leaves_no_personal_text_and_touches_no_one_else(client: Any, lo
         if table.name == "audit_log":
             assert before[table.name] <= after[table.name]
             continue
-        if table.name == "login_attempts":
-            continue  # the admin's own sign-in; the subject's attempts (if any) are renamed
+        if table.name in ("login_attempts", "user_sessions", "login_throttles"):
+            continue  # the admin's own sign-in; the subject's attempts are renamed, sessions checked below
         keys = [c.name for c in table.columns]
         for row in changed:
             values = dict(zip(keys, row))
             owner = values.get("id") if table.name == "users" else next(
                 (values[c] for c in subject_columns if c in values), None)
             assert owner == json.dumps(subject.id), (table.name, values)
+
+    assert session.scalar(select(func.count(UserSession.id)).where(
+        UserSession.user_id == subject.id, UserSession.revoked_at.is_(None))) == 0
+    assert own.get("/dashboard").status_code == 302  # sent to sign in
 
     # An erased person cannot be erased twice; the page says what happened.
     assert "has been erased" in client.get(page).get_data(as_text=True)
