@@ -172,7 +172,8 @@ def item_analysis_export(record_id: int) -> Response:
         flags=_("Flags"), option=_("Option"), option_text=_("Option text"), is_key=_("Key"), count=_("Chosen by"),
         proportion=_("Share"), point_biserial=_("Point-biserial (rest score)"), n_reference=_("People, reference"),
         n_focal=_("People, focal"), odds_ratio=_("MH odds ratio"), delta=_("ETS delta"), p_value=_("p"),
-        category=_("ETS category"), favours=_("Favours"), yes=_("yes"), about_title=_("About this workbook"), about_sheet=_("About"),
+        category=_("ETS category"), favours=_("Favours"), yes=_("yes"), about_title=_("About this workbook"),
+        about_sheet=_("About"),
         about=[
             (_("Test"), f"{record.code} v{record.version} – {localised(record, 'title')}"),
             (_("People"), f"{analysis.source_label} ({analysis.n_persons})"),

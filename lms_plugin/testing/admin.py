@@ -67,7 +67,8 @@ def _assignment_form() -> AssignmentForm:
     form.cohort.choices = [(c.id, f"{c.code} – {localised(c, 'name')}") for c in
                            db.session.scalars(select(Cohort).order_by(Cohort.starts_on.desc()))]
     groups = sorted({group for record in records for group in assessments.reference_groups(db.session, record.code)})
-    form.norm_group.choices = [(group, assessments.norm_group_label(group)) for group in groups or [assessments.NORM_GROUP]]
+    form.norm_group.choices = [(group, assessments.norm_group_label(group))
+                               for group in groups or [assessments.NORM_GROUP]]
     return form
 
 

@@ -71,12 +71,12 @@ def introduction(assignment_id: int) -> str:
     sitting = assessments.latest_sitting(db.session, assignment, current_user)
     now = utcnow()
     retake_at = assignment.retake_opens_at(sitting)
+    earlier = [done for done in assessments.submitted_sittings(db.session, assignment, current_user)
+               if sitting is None or done.id != sitting.id]
     return render_template("testing/intro.html", assignment=assignment, instrument=instrument, sitting=sitting,
                            is_open=assignment.is_open(now), retake_at=retake_at,
                            retake_due=retake_at is not None and retake_at <= now and assignment.is_open(now),
-                           form=ConfirmForm(), localise=localise,
-                           earlier=[done for done in assessments.submitted_sittings(db.session, assignment, current_user)
-                                    if sitting is None or done.id != sitting.id])
+                           form=ConfirmForm(), localise=localise, earlier=earlier)
 
 
 @bp.post("/tests/<int:assignment_id>/start")
@@ -207,7 +207,8 @@ def results(sitting_id: int) -> str:
     return render_template("testing/results.html", sitting=sitting, instrument=instrument, views=views, own=own,
                            raw=raw, raw_answers=raw_answers, show_chart=own or raw,
                            norm_group=norm_group and assessments.norm_group_label(norm_group), localise=localise,
-                           chart_pixels=[int(inches * CHART_DPI) for inches in _chart_inches(len(instrument.subscales))])
+                           chart_pixels=[int(inches * CHART_DPI)
+                                         for inches in _chart_inches(len(instrument.subscales))])
 
 
 @bp.get("/sittings/<int:sitting_id>/chart.png")

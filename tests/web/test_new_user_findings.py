@@ -340,3 +340,19 @@ def test_loading_the_demo_again_adds_nothing(database):
     load_demo(database.session, TEST_TODAY)
     database.session.flush()
     assert database.session.query(SignOffRequest).count() == before
+
+
+def test_the_competency_profile_chart_is_legible_on_a_phone():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from lms_plugin.framework import charts as competency_charts
+
+    codes = [f"DS.{n}" for n in range(1, 13)]
+    figure, axes = charts.new_figure(competency_charts.PROFILE_WIDTH, competency_charts.profile_height(len(codes)))
+    competency_charts.profile_bars(axes, codes, [2] * len(codes), [3] * len(codes), 5, 3, xlabel="Level",
+                                   level_label="Level reached", below_label="Below", required_label="Required",
+                                   proficient_label="Proficient")
+    FigureCanvasAgg(figure).draw()
+    texts = [text for text in figure.findobj(Text) if text.get_text() and text.get_visible()]
+    smallest = min(text.get_fontsize() for text in texts)
+    assert smallest / 72 * 340 / figure.get_figwidth() >= 11, smallest

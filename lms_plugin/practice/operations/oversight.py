@@ -59,7 +59,8 @@ def mentor_queue(session: Session, mentor: User, on: dt.date) -> list[SignOffReq
 def mentor_queue_counts(session: Session, mentor: User, on: dt.date) -> dict[int, int]:
     """cadet id → how many of that cadet's requests are in :func:`mentor_queue` (same definition)."""
     return {cadet_id: count for cadet_id, count in session.execute(
-        select(SignOffRequest.cadet_id, func.count(SignOffRequest.id)).join(Placement, _current(on, mentor_id=mentor.id))
+        select(SignOffRequest.cadet_id, func.count(SignOffRequest.id))
+        .join(Placement, _current(on, mentor_id=mentor.id))
         .where(SignOffRequest.status == RequestStatus.PENDING).group_by(SignOffRequest.cadet_id))}
 
 
