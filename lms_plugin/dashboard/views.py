@@ -13,10 +13,12 @@ from courses.operations import module_progress
 from lms_plugin.core.base import utcnow
 from lms_plugin.core.capabilities import Capability, has_capability, require
 from lms_plugin.core.clock import today
+from lms_plugin.core.collation import sort_key, sorted_lt
 from lms_plugin.core.people import Cohort, Role, User
 from lms_plugin.extensions import db
-from lms_plugin.practice.models import LogbookEntry, Placement, PracticeTask, SignOff
+from lms_plugin.practice.models import Placement, PracticeTask
 from lms_plugin.practice.operations import logbook as practice
+from lms_plugin.practice.operations import oversight
 from lms_plugin.practice.operations.access import assigned_cadet_ids
 from lms_plugin.testing import operations as assessments
 from lms_plugin.testing.models import Sitting, SittingStatus
@@ -44,7 +46,9 @@ def _cadet_dashboard() -> str:
     tests = []
     for assignment in assessments.assignments_for(db.session, current_user):
         sitting = assessments.latest_sitting(db.session, assignment, current_user)
-        tests.append((assignment, sitting, assignment.is_open(now)))
+        earlier = [done for done in assessments.submitted_sittings(db.session, assignment, current_user)
+                   if sitting is None or done.id != sitting.id]
+        tests.append((assignment, sitting, assignment.is_open(now), earlier))
     placement = practice.current_placement(db.session, current_user, today())
     tasks = db.session.scalars(select(PracticeTask).order_by(PracticeTask.code)).all()
     achieved = practice.achieved_task_ids(db.session, current_user)
@@ -61,18 +65,15 @@ def _mentor_dashboard() -> str:
     placements = db.session.scalars(
         select(Placement).where(Placement.mentor_id == current_user.id, Placement.cadet_id.in_(cadet_ids))
         .order_by(Placement.starts_on.desc())).all()
-    pending = dict(db.session.execute(
-        select(LogbookEntry.cadet_id, func.count(LogbookEntry.id))
-        .outerjoin(SignOff, SignOff.entry_id == LogbookEntry.id)
-        .where(LogbookEntry.cadet_id.in_(cadet_ids), SignOff.id.is_(None))
-        .group_by(LogbookEntry.cadet_id)).all())
+    # The same requests the queue lists, so the two pages never disagree.
+    pending = oversight.mentor_queue_counts(db.session, current_user, today())
     seen: set[int] = set()
     rows = []
     for placement in placements:
         if placement.cadet_id not in seen:
             seen.add(placement.cadet_id)
             rows.append((placement, pending.get(placement.cadet_id, 0)))
-    rows.sort(key=lambda row: row[0].cadet.full_name)
+    rows.sort(key=lambda row: sort_key(row[0].cadet.full_name))
     return render_template("dashboard/mentor.html", rows=rows, today=today())
 
 
@@ -82,8 +83,8 @@ def cohort(cohort_id: int) -> str:
     require(current_user, Capability.VIEW_ALL_PEOPLE)
     found = db.get_or_404(Cohort, cohort_id)
     on = today()
-    cadets = db.session.scalars(select(User).where(User.cohort_id == found.id, User.role == Role.CADET)
-                                .order_by(User.full_name)).all()
+    cadets = sorted_lt(db.session.scalars(select(User).where(User.cohort_id == found.id, User.role == Role.CADET)),
+                       key=lambda person: person.full_name)
     placements = {p.cadet_id: p for p in db.session.scalars(
         select(Placement).where(Placement.cadet_id.in_([c.id for c in cadets]), Placement.starts_on <= on,
                                 Placement.ends_on >= on)

@@ -15,6 +15,8 @@ from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from lms_plugin.web.charts import legible_points
+
 MET = "#1f4e79"
 BELOW = "#c46a1b"
 REQUIRED = "#1b1b1b"
@@ -23,13 +25,13 @@ GAP_COLOURS = ("#dff0e3", "#fde2c8", "#f5a66b", "#d9622b", "#9e2a0b")
 NOT_REQUIRED = "#eeeeee"
 
 
-PROFILE_WIDTH = 6.5
+PROFILE_WIDTH = 5.0  # narrow enough that its text stays legible when a phone shows it full width
 PROFILE_DPI = 140
 
 
 def profile_height(rows: int) -> float:
     """Figure height in inches for ``rows`` competencies."""
-    return 0.2 * rows + 1.5
+    return 0.3 * rows + 1.9
 
 
 def profile_pixels(rows: int) -> tuple[int, int]:
@@ -54,18 +56,19 @@ def profile_bars(ax: Axes, labels: Sequence[str], levels: Sequence[int | None], 
         ax.scatter([need for _, need in marks], [position for position, _ in marks], marker="|", s=120,
                    linewidths=2.5, color=REQUIRED, zorder=3)
     ax.axvline(proficient_level, color="#777777", linestyle="--", linewidth=1, zorder=1)
+    size = legible_points(ax.figure)
     ax.set_yticks(positions, labels)
-    ax.tick_params(labelsize=9)
+    ax.tick_params(labelsize=size)
     ax.set_xlim(0, max_level + 0.3)
     ax.set_xticks(range(0, max_level + 1))
     ax.set_ylim(-0.7, len(labels) - 0.3)
-    ax.set_xlabel(xlabel, fontsize=11)
+    ax.set_xlabel(xlabel, fontsize=size)
     ax.grid(axis="x", color="#dddddd", zorder=0)
     handles = [Patch(color=MET, label=level_label), Patch(color=BELOW, label=below_label),
                Line2D([], [], marker="|", markersize=12, markeredgewidth=2.5, linestyle="none", color=REQUIRED,
                       label=required_label),
                Line2D([], [], color="#777777", linestyle="--", linewidth=1, label=proficient_label)]
-    ax.figure.legend(handles=handles, loc="outside lower center", ncols=2, frameon=False, fontsize=10)
+    ax.figure.legend(handles=handles, loc="outside lower center", ncols=2, frameon=False, fontsize=size)
     return ax
 
 

@@ -52,6 +52,7 @@ class GapLabels:
     people_below: str
     people_required: str
     about_title: str
+    about_sheet: str
     about: Sequence[tuple[str, str]]
 
 
@@ -90,5 +91,5 @@ def gap_workbook(rows: Sequence[GapRow], columns: Sequence[GapColumn], summary: 
     competencies = workbook.create_sheet(labels.competencies_sheet[:31])
     write_table(competencies, [labels.code, labels.title, labels.people_below, labels.people_required],
                 ([item.code, item.title, item.below, item.required] for item in summary), [12, 60, 16, 16])
-    add_about_sheet(workbook, labels.about_title, list(labels.about))
+    add_about_sheet(workbook, labels.about_sheet, labels.about_title, list(labels.about))
     return workbook

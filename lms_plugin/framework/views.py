@@ -245,6 +245,9 @@ def new_draft(framework_id: int) -> Response | tuple[str, int]:
 @login_required
 def publish(framework_id: int) -> Response | tuple[str, int]:
     framework = _draft_to_change(framework_id)
+    if request.form.get("confirm") != "yes":  # publishing archives the version in use: confirmed like discarding
+        return _version_page(framework, error=_("Tick the box to confirm that this version is to be published and "
+                                                "the version published before it archived."), status=400)
     return _action(framework, lambda: ops.publish(db.session, current_user, framework),
                    lambda: _("Version %(version)d published. Earlier evidence keeps pointing at the version it was "
                              "recorded against.", version=framework.version),

@@ -73,6 +73,7 @@ class ItemAnalysisLabels:
     favours: str
     yes: str
     about_title: str
+    about_sheet: str
     about: Sequence[tuple[str, str]]
 
 
@@ -111,7 +112,7 @@ def item_analysis_workbook(rows: ItemAnalysisRows, labels: ItemAnalysisLabels) -
                 rows.dif, [10, 14, 14, 14, 12, 10, 12, 16])
     _number_format(sheet, [4, 5, 6])
 
-    add_about_sheet(workbook, labels.about_title, list(labels.about))
+    add_about_sheet(workbook, labels.about_sheet, labels.about_title, list(labels.about))
     return workbook
 
 

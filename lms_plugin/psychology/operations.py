@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from lms_plugin.core import audit
 from lms_plugin.core.capabilities import Capability, require
+from lms_plugin.core.collation import sorted_lt
 from lms_plugin.core.people import Cohort, Role, User
 from lms_plugin.testing.models import (
     Answer,
@@ -39,7 +40,7 @@ from lms_plugin.testing.models import (
     SubscaleResult,
     TestAssignment,
 )
-from lms_plugin.testing.operations import instrument_of, is_expired
+from lms_plugin.testing.operations import instrument_of, is_expired, norm_group_label
 from psychometrics import (
     Instrument,
     ItemKind,
@@ -94,8 +95,8 @@ class _Data:
 
 def _sample_label(group: str, year: int | None) -> str:
     if year is None:
-        return str(_l("Norm sample: %(group)s", group=group))
-    return str(_l("Norm sample: %(group)s, intake %(year)s", group=group, year=year))
+        return str(_l("Norm sample: %(group)s", group=norm_group_label(group)))
+    return str(_l("Norm sample: %(group)s, intake %(year)s", group=norm_group_label(group), year=year))
 
 
 def _cohort_label(cohort: Cohort) -> str:
@@ -327,8 +328,9 @@ def cohort_results(session: Session, viewer: User, assignment: TestAssignment, n
     if norm_key not in tables:
         norm_key = default if default in tables else (choices[0].key if choices else default)
     chosen = tables.get(norm_key, {})
-    members = list(session.scalars(select(User).where(User.cohort_id == assignment.cohort_id, User.role == Role.CADET)
-                                   .order_by(User.full_name)))
+    members = sorted_lt(session.scalars(select(User).where(User.cohort_id == assignment.cohort_id,
+                                                           User.role == Role.CADET)),
+                        key=lambda person: person.full_name)
     sittings: dict[int, list[Sitting]] = defaultdict(list)
     for sitting in session.scalars(select(Sitting).where(Sitting.assignment_id == assignment.id)
                                    .order_by(Sitting.attempt)):

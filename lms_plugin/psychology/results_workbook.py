@@ -54,6 +54,7 @@ class ResultsWorkbookLabels:
     chart_title: str
     chart_axis: str
     about_title: str
+    about_sheet: str
     about: Sequence[tuple[str, str]]
 
 
@@ -82,7 +83,7 @@ def results_workbook(rows: ResultsWorkbookRows, labels: ResultsWorkbookLabels) -
         chart.width, chart.height = 18, 3 + 1.5 * count
         sheet.add_chart(chart, f"A{count + 3}")
 
-    add_about_sheet(workbook, labels.about_title, list(labels.about))
+    add_about_sheet(workbook, labels.about_sheet, labels.about_title, list(labels.about))
     return workbook
 
 

@@ -16,6 +16,7 @@ from werkzeug.wrappers import Response
 
 from lms_plugin.core.base import utcnow
 from lms_plugin.core.capabilities import Capability, require
+from lms_plugin.core.clock import today
 from lms_plugin.extensions import db
 from lms_plugin.psychology import operations as psychology
 from lms_plugin.psychology.item_analysis_workbook import ItemAnalysisLabels, item_analysis_workbook, rows_from_analysis
@@ -84,7 +85,7 @@ def cohort_results_export(assignment_id: int) -> Response:
         band_at_submission=_("Band at submission"), band_titles=list(band_titles.values()),
         not_scored=_("Not scored"), no_result=_("No result"),
         chart_title=_("Bands by subscale against %(group)s", group=norm_label), chart_axis=_("Cadets"),
-        about_title=_("About this workbook"),
+        about_title=_("About this workbook"), about_sheet=_("About"),
         about=[
             (_("Test"), f"{record.code} v{record.version} – {localised(record, 'title')}"),
             (_("Cohort"), assignment.cohort.code),
@@ -101,7 +102,7 @@ def cohort_results_export(assignment_id: int) -> Response:
         ])
     db.session.commit()  # the audit row
     return _workbook_download(results_workbook(rows, labels),
-                              f"test-results-{record.code}-{assignment.cohort.code}-{utcnow().date().isoformat()}")
+                              f"test-results-{record.code}-{assignment.cohort.code}-{today().isoformat()}")
 
 
 @bp.get("/instruments/<int:record_id>/norms")
@@ -172,6 +173,7 @@ def item_analysis_export(record_id: int) -> Response:
         proportion=_("Share"), point_biserial=_("Point-biserial (rest score)"), n_reference=_("People, reference"),
         n_focal=_("People, focal"), odds_ratio=_("MH odds ratio"), delta=_("ETS delta"), p_value=_("p"),
         category=_("ETS category"), favours=_("Favours"), yes=_("yes"), about_title=_("About this workbook"),
+        about_sheet=_("About"),
         about=[
             (_("Test"), f"{record.code} v{record.version} – {localised(record, 'title')}"),
             (_("People"), f"{analysis.source_label} ({analysis.n_persons})"),
@@ -189,7 +191,7 @@ def item_analysis_export(record_id: int) -> Response:
         ])
     workbook = item_analysis_workbook(rows, labels)
     db.session.commit()
-    return _workbook_download(workbook, f"item-analysis-{record.code}-v{record.version}-{utcnow().date().isoformat()}")
+    return _workbook_download(workbook, f"item-analysis-{record.code}-v{record.version}-{today().isoformat()}")
 
 
 def _workbook_download(workbook: Workbook, name: str) -> Response:

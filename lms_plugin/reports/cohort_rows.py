@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from courses.models import CourseModule, Lesson, LessonProgress, ModuleCompletion
+from lms_plugin.core.collation import sorted_lt
 from lms_plugin.core.people import Cohort, Role, TrainingUnit, User
 from lms_plugin.practice.models import Placement, PracticeTask, SignOff, SignOffOutcome
 from lms_plugin.reports.cohort_workbook import CohortRow
@@ -19,8 +20,8 @@ from psychometrics.instrument import localise
 
 def cohort_rows(session: Session, cohort: Cohort, instrument_code: str, instrument: Instrument,
                 language: str, on: dt.date) -> list[CohortRow]:
-    cadets = session.scalars(select(User).where(User.cohort_id == cohort.id, User.role == Role.CADET)
-                             .order_by(User.full_name)).all()
+    cadets = sorted_lt(session.scalars(select(User).where(User.cohort_id == cohort.id, User.role == Role.CADET)),
+                       key=lambda person: person.full_name)
     ids = [cadet.id for cadet in cadets]
     band_titles = {band.code: localise(band.title, language) for band in instrument.bands}
 

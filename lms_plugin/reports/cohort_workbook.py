@@ -47,6 +47,7 @@ class CohortLabels:
     modules_completed: str
     course_percent: str
     about_title: str
+    about_sheet: str
     about: Sequence[tuple[str, str]]
 
 
@@ -76,5 +77,5 @@ def cohort_workbook(rows: Sequence[CohortRow], subscales: Sequence[SubscaleColum
     percent_column = len(headers)
     for (cell,) in sheet.iter_rows(min_row=2, min_col=percent_column, max_col=percent_column):
         cell.number_format = "0.0"
-    add_about_sheet(workbook, labels.about_title, list(labels.about))
+    add_about_sheet(workbook, labels.about_sheet, labels.about_title, list(labels.about))
     return workbook

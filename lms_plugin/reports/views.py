@@ -47,7 +47,7 @@ def cohort_progress(cohort_id: int) -> Response:
         sheet=_("Cohort progress"), cadet=_("Cadet"), username=_("Username"), unit=_("Training unit"),
         mentor=_("Mentor"), band=_("band"), t_score=_("T-score"), tasks_achieved=_("Practice tasks achieved"),
         tasks_total=_("Practice tasks in catalogue"), modules_completed=_("Course modules completed"),
-        course_percent=_("Lessons completed (%)"), about_title=_("About this workbook"),
+        course_percent=_("Lessons completed (%)"), about_title=_("About this workbook"), about_sheet=_("About"),
         about=[
             (_("Cohort"), f"{cohort.code} – {localised(cohort, 'name')}"),
             (_("Test"), f"{record.code} v{record.version} – {localise(instrument.title, lang)}"),

@@ -65,3 +65,29 @@ document.addEventListener("DOMContentLoaded", function () {
   timer = setInterval(tick, 1000);
   tick();
 });
+
+// A table wider than the screen scrolls inside its box; without a hint, its last columns look
+// missing. Each such table gets a visible note, in the page's language, and a focusable box so
+// that it can be scrolled with the keyboard too.
+document.addEventListener("DOMContentLoaded", function () {
+  var hint = document.body.dataset.scrollHint;
+  function mark() {
+    document.querySelectorAll(".table-wrap").forEach(function (box) {
+      var scrolls = box.scrollWidth > box.clientWidth + 1;
+      var note = box.previousElementSibling;
+      var hasNote = note && note.classList.contains("scroll-hint");
+      box.classList.toggle("scrolls", scrolls);
+      if (scrolls) { box.setAttribute("tabindex", "0"); } else { box.removeAttribute("tabindex"); }
+      if (scrolls && !hasNote && hint) {
+        note = document.createElement("p");
+        note.className = "scroll-hint";
+        note.textContent = hint;
+        box.parentNode.insertBefore(note, box);
+      } else if (!scrolls && hasNote) {
+        note.remove();
+      }
+    });
+  }
+  mark();
+  window.addEventListener("resize", mark);
+});

@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response
 from lms_plugin.core.base import utcnow
 from lms_plugin.core.capabilities import Capability, require
 from lms_plugin.core.clock import SERVICE_TIMEZONE
+from lms_plugin.core.collation import sorted_lt
 from lms_plugin.core.errors import OperationError
 from lms_plugin.core.people import Cohort, Role, User
 from lms_plugin.extensions import db
@@ -66,7 +67,8 @@ def _assignment_form() -> AssignmentForm:
     form.cohort.choices = [(c.id, f"{c.code} – {localised(c, 'name')}") for c in
                            db.session.scalars(select(Cohort).order_by(Cohort.starts_on.desc()))]
     groups = sorted({group for record in records for group in assessments.reference_groups(db.session, record.code)})
-    form.norm_group.choices = [(group, group) for group in groups or [assessments.NORM_GROUP]]
+    form.norm_group.choices = [(group, assessments.norm_group_label(group))
+                               for group in groups or [assessments.NORM_GROUP]]
     return form
 
 
@@ -104,8 +106,9 @@ def new_assignment() -> str | Response | tuple[str, int]:
 
 def _sitting_rows(assignment: TestAssignment) -> list[dict]:
     """One row per cadet of the cohort: every attempt, newest last."""
-    members = db.session.scalars(select(User).where(User.cohort_id == assignment.cohort_id, User.role == Role.CADET)
-                                 .order_by(User.full_name)).all()
+    members = sorted_lt(db.session.scalars(select(User).where(User.cohort_id == assignment.cohort_id,
+                                                              User.role == Role.CADET)),
+                        key=lambda person: person.full_name)
     attempts: dict[int, list[Sitting]] = defaultdict(list)
     sittings = db.session.scalars(select(Sitting).where(Sitting.assignment_id == assignment.id)
                                   .order_by(Sitting.attempt)).all()

@@ -34,6 +34,13 @@ from psychometrics import Instrument, InvalidResponse, NormTable, band_for_t, lo
 from psychometrics.instrument import localise
 
 NORM_GROUP = "cadets"
+# Norm groups are stored by key; people read them by these names.
+NORM_GROUP_LABELS = {"cadets": _l("cadets"), "officers": _l("serving officers")}
+
+
+def norm_group_label(group: str) -> str:
+    """A norm group's name in the person's language (an unknown key is shown as it is stored)."""
+    return str(NORM_GROUP_LABELS.get(group, group))
 
 
 # How a sitting's state is named on the administrator's and the psychologist's pages.
@@ -68,6 +75,14 @@ def latest_sitting(session: Session, assignment: TestAssignment, person: User) -
     return session.scalar(select(Sitting).where(Sitting.assignment_id == assignment.id,
                                                 Sitting.person_id == person.id)
                           .order_by(Sitting.attempt.desc()).limit(1))
+
+
+def submitted_sittings(session: Session, assignment: TestAssignment, person: User) -> list[Sitting]:
+    """Every submitted attempt of the person, first attempt first: a reopened test keeps its earlier results."""
+    return list(session.scalars(select(Sitting).where(Sitting.assignment_id == assignment.id,
+                                                      Sitting.person_id == person.id,
+                                                      Sitting.status == SittingStatus.SUBMITTED)
+                                .order_by(Sitting.attempt)))
 
 
 def item_order(instrument: Instrument, assignment: TestAssignment, person_id: int, attempt: int) -> list[str]:

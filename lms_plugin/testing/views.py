@@ -22,6 +22,13 @@ from lms_plugin.web.pages import language
 from psychometrics.instrument import localise
 
 bp = Blueprint("testing", __name__, template_folder="templates")
+bp.add_app_template_global(assessments.norm_group_label, "norm_group_label")
+CHART_DPI = 160
+
+
+def _chart_inches(subscales: int) -> tuple[float, float]:
+    """The results chart's size; narrow enough that its text stays legible on a phone."""
+    return 5.0, 0.7 * subscales + 2.2
 
 
 def _own_sitting(sitting_id: int) -> Sitting:
@@ -64,10 +71,12 @@ def introduction(assignment_id: int) -> str:
     sitting = assessments.latest_sitting(db.session, assignment, current_user)
     now = utcnow()
     retake_at = assignment.retake_opens_at(sitting)
+    earlier = [done for done in assessments.submitted_sittings(db.session, assignment, current_user)
+               if sitting is None or done.id != sitting.id]
     return render_template("testing/intro.html", assignment=assignment, instrument=instrument, sitting=sitting,
                            is_open=assignment.is_open(now), retake_at=retake_at,
                            retake_due=retake_at is not None and retake_at <= now and assignment.is_open(now),
-                           form=ConfirmForm(), localise=localise)
+                           form=ConfirmForm(), localise=localise, earlier=earlier)
 
 
 @bp.post("/tests/<int:assignment_id>/start")
@@ -196,8 +205,10 @@ def results(sitting_id: int) -> str:
     g.no_store = True
     norm_group = next((result.norm_group for result in sitting.results if result.norm_group), None)
     return render_template("testing/results.html", sitting=sitting, instrument=instrument, views=views, own=own,
-                           raw=raw, raw_answers=raw_answers, show_chart=own or raw, norm_group=norm_group,
-                           localise=localise)
+                           raw=raw, raw_answers=raw_answers, show_chart=own or raw,
+                           norm_group=norm_group and assessments.norm_group_label(norm_group), localise=localise,
+                           chart_pixels=[int(inches * CHART_DPI)
+                                         for inches in _chart_inches(len(instrument.subscales))])
 
 
 @bp.get("/sittings/<int:sitting_id>/chart.png")
@@ -209,7 +220,7 @@ def chart(sitting_id: int) -> Response:
     instrument = assessments.instrument_of(sitting.assignment.instrument)
     by_code = {result.subscale: result for result in sitting.results}
     labels = [localise(s.title, language()) for s in instrument.subscales]
-    figure, axes = charts.new_figure(6.0, 0.6 * len(labels) + 1.9)
+    figure, axes = charts.new_figure(*_chart_inches(len(labels)))
     if any(result.t_score is not None for result in sitting.results):
         charts.t_score_profile(
             axes, labels, [by_code[s.code].t_score if s.code in by_code else None for s in instrument.subscales],
@@ -219,6 +230,6 @@ def chart(sitting_id: int) -> Response:
     else:
         charts.percent_bars(axes, labels, [by_code[s.code].percent if s.code in by_code else None
                                            for s in instrument.subscales], _("Score (share of the possible range, %)"))
-    response = Response(charts.png_bytes(figure), mimetype="image/png")
+    response = Response(charts.png_bytes(figure, dpi=CHART_DPI), mimetype="image/png")
     response.headers["Cache-Control"] = "private, no-store"
     return response

@@ -11,6 +11,8 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from lms_plugin.core.clock import SERVICE_TIMEZONE
+
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor="1F4E79")
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -42,8 +44,9 @@ def write_table(sheet: Worksheet, headers: Sequence[str], rows: Iterable[Sequenc
     return count
 
 
-def add_about_sheet(workbook: Workbook, title: str, lines: Sequence[tuple[str, Any]]) -> Worksheet:
-    sheet = workbook.create_sheet("About")
+def add_about_sheet(workbook: Workbook, name: str, title: str, lines: Sequence[tuple[str, Any]]) -> Worksheet:
+    """The sheet that says what the workbook holds; ``name`` is its translated sheet name."""
+    sheet = workbook.create_sheet(name[:31])
     sheet["A1"] = title
     sheet["A1"].font = Font(bold=True, size=14)
     for row, (label, value) in enumerate(lines, start=3):
@@ -61,4 +64,5 @@ def to_bytes(workbook: Workbook) -> bytes:
 
 
 def timestamp(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    """A stored UTC moment in the service's local (Vilnius) time, as every page shows it."""
+    return moment.astimezone(SERVICE_TIMEZONE).strftime("%Y-%m-%d %H:%M")

@@ -116,7 +116,11 @@ def test_a_new_draft_is_edited_and_published(client, login_as, database, publish
     comparison = client.get(f"/framework/{draft.id}/compare?with={published.id}").get_data(as_text=True)
     assert "DS.7" in comparison and "DS.6" in comparison and "Retired" in comparison and "Added" in comparison
 
-    published_now = client.post(f"/framework/{draft.id}/publish", data={"csrf_token": token})
+    unconfirmed = client.post(f"/framework/{draft.id}/publish", data={"csrf_token": token})
+    assert unconfirmed.status_code == 400 and "Tick the box" in unconfirmed.get_data(as_text=True)
+    database.session.expire_all()
+    assert draft.status is FrameworkStatus.DRAFT
+    published_now = client.post(f"/framework/{draft.id}/publish", data={"csrf_token": token, "confirm": "yes"})
     assert published_now.status_code == 302
     database.session.expire_all()
     assert draft.status is FrameworkStatus.PUBLISHED and published.status is FrameworkStatus.ARCHIVED

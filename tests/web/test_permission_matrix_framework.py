@@ -74,7 +74,7 @@ ROUTES = [
     Route("framework.edit", "POST", "/framework/{draft}/edit", ADMIN_POST,
           data=lambda o: {"title_en": "Renamed draft", "scale": str(o["draft_scale"])}),
     Route("framework.new_draft", "POST", "/framework/{tiny}/draft", ADMIN_POST),
-    Route("framework.publish", "POST", "/framework/{draft}/publish", ADMIN_POST),
+    Route("framework.publish", "POST", "/framework/{draft}/publish", ADMIN_POST, data={"confirm": "yes"}),
     Route("framework.discard", "POST", "/framework/{draft}/discard", ADMIN_POST, data={"confirm": "yes"}),
     Route("framework.add_node", "GET", "/framework/{draft}/nodes/new", ADMIN_PAGE),
     Route("framework.add_node", "POST", "/framework/{draft}/nodes/new", ADMIN_POST,

@@ -362,7 +362,7 @@ def test_workbook_builder_takes_plain_rows_and_keeps_text_as_text():
         distractors=[("PK01", "a", "text", True, 5, 0.5, 0.3, "")],
         dif=[("PK01", 5, 5, 1.0, 0.0, 1.0, "A", "")])
     workbook = item_analysis_workbook(rows, labels)
-    assert workbook.sheetnames == ["reliability", "items", "distractors", "dif", "About"]
+    assert workbook.sheetnames == ["reliability", "items", "distractors", "dif", "about_sheet"]  # the About sheet is named by its label
     assert workbook["items"]["D2"].value == "'=HYPERLINK(\"x\")"  # a question is never a formula
     assert workbook["distractors"]["D2"].value == "yes"
     assert workbook["reliability"]["E2"].number_format == "0.000"

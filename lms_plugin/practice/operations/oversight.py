@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from lms_plugin.core.base import utcnow
 from lms_plugin.core.clock import SERVICE_TIMEZONE
+from lms_plugin.core.collation import sort_key
 from lms_plugin.core.people import Role, User
 from lms_plugin.practice.models import (
     Countersignature,
@@ -53,6 +54,14 @@ def mentor_queue(session: Session, mentor: User, on: dt.date) -> list[SignOffReq
                      selectinload(LogbookEntry.attachments), selectinload(LogbookEntry.signoffs),
                      joinedload(LogbookEntry.recorded_by)))
         .order_by(SignOffRequest.requested_at, SignOffRequest.id).limit(LIST_LIMIT)).unique())
+
+
+def mentor_queue_counts(session: Session, mentor: User, on: dt.date) -> dict[int, int]:
+    """cadet id → how many of that cadet's requests are in :func:`mentor_queue` (same definition)."""
+    return {cadet_id: count for cadet_id, count in session.execute(
+        select(SignOffRequest.cadet_id, func.count(SignOffRequest.id))
+        .join(Placement, _current(on, mentor_id=mentor.id))
+        .where(SignOffRequest.status == RequestStatus.PENDING).group_by(SignOffRequest.cadet_id))}
 
 
 def waiting_days(request: SignOffRequest, now: dt.datetime | None = None) -> int:
@@ -130,7 +139,7 @@ def cadets_at_risk(session: Session, on: dt.date, share: float = DEFAULT_AT_RISK
         if achieved < min_achieved:
             result.append(AtRiskCadet(placement.cadet, placement, start, elapsed_share, achieved,
                                       counts.get((cadet_id, SignOffOutcome.NOT_YET), 0)))
-    return sorted(result, key=lambda row: (row.achieved, -row.elapsed_share, row.cadet.full_name))
+    return sorted(result, key=lambda row: (row.achieved, -row.elapsed_share, sort_key(row.cadet.full_name)))
 
 
 @dataclass

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from lms_plugin.core import audit
 from lms_plugin.core.capabilities import Capability, require
+from lms_plugin.core.collation import sorted_lt
 from lms_plugin.core.errors import Conflict, OperationError
 from lms_plugin.core.people import Cohort, Institution, Role, TrainingUnit, User
 from lms_plugin.practice.models import MentorProfile, Placement, RequestStatus, SignOffRequest
@@ -297,7 +298,8 @@ def unit_loads(session: Session, on: dt.date) -> list[UnitLoad]:
     rows = {unit.id: UnitLoad(unit=unit) for unit in units}
     mentors = session.execute(
         select(User, MentorProfile).join(MentorProfile, MentorProfile.user_id == User.id)
-        .where(User.role == Role.MENTOR, User.active.is_(True)).order_by(User.full_name)).all()
+        .where(User.role == Role.MENTOR, User.active.is_(True))).all()
+    mentors = sorted_lt(mentors, key=lambda row: row[0].full_name)
     loads: dict[int, MentorLoad] = {}
     for user, profile in mentors:
         load = MentorLoad(mentor=user, capacity=profile.capacity, expires_on=profile.accreditation_expires_on, on=on)
@@ -326,6 +328,7 @@ def unit_loads(session: Session, on: dt.date) -> list[UnitLoad]:
 
 def mentors_with_profiles(session: Session) -> list[tuple[User, MentorProfile | None]]:
     """Every mentor account with its profile (None if not set up yet), by name."""
-    return [tuple(row) for row in session.execute(  # type: ignore[misc]
+    rows = session.execute(
         select(User, MentorProfile).outerjoin(MentorProfile, MentorProfile.user_id == User.id)
-        .options(joinedload(User.unit)).where(User.role == Role.MENTOR).order_by(User.full_name)).all()]
+        .options(joinedload(User.unit)).where(User.role == Role.MENTOR)).all()
+    return [tuple(row) for row in sorted_lt(rows, key=lambda row: row[0].full_name)]  # type: ignore[misc]

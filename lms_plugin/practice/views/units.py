@@ -15,6 +15,7 @@ from wtforms.fields.choices import SelectChoice
 
 from lms_plugin.core.capabilities import Capability, require
 from lms_plugin.core.clock import today
+from lms_plugin.core.collation import sorted_lt
 from lms_plugin.core.errors import OperationError
 from lms_plugin.core.people import Institution, Role, TrainingUnit, User
 from lms_plugin.extensions import db
@@ -40,8 +41,8 @@ def _unit_choices() -> list[SelectChoice]:
 
 def _mentor_choices() -> list[SelectChoice]:
     rows = organisation.mentors_with_profiles(db.session)
-    return [SelectChoice(user.id, f"{user.full_name} ({user.unit.code if user.unit else '—'}, "
-                                  f"{_('capacity %(n)d', n=profile.capacity)})")
+    return [SelectChoice(user.id, _("%(name)s (%(unit)s, capacity %(n)d)", name=user.full_name,
+                                    unit=user.unit.code if user.unit else "—", n=profile.capacity))
             for user, profile in rows if profile is not None and user.active]
 
 
@@ -144,18 +145,18 @@ def placements() -> str:
     else:
         show = "current"
         query = query.where(Placement.ends_on >= on).order_by(Placement.starts_on, Placement.id)
-    unplaced = db.session.scalars(select(User).where(
+    unplaced = sorted_lt(db.session.scalars(select(User).where(
         User.role == Role.CADET, User.active.is_(True),
-        ~select(Placement.id).where(Placement.cadet_id == User.id, Placement.ends_on >= on).exists())
-        .order_by(User.full_name)).all()
+        ~select(Placement.id).where(Placement.cadet_id == User.id, Placement.ends_on >= on).exists())),
+        key=lambda person: person.full_name)
     return render_template("practice/placements.html", placements=db.session.scalars(query).unique().all(), show=show,
                            today=on, unplaced=unplaced)
 
 
 def _placement_form() -> PlacementForm:
     form = PlacementForm()
-    cadets = db.session.scalars(select(User).where(User.role == Role.CADET, User.active.is_(True))
-                                .order_by(User.full_name)).all()
+    cadets = sorted_lt(db.session.scalars(select(User).where(User.role == Role.CADET, User.active.is_(True))),
+                       key=lambda person: person.full_name)
     form.cadet.choices = [SelectChoice(c.id, f"{c.full_name} ({c.username})") for c in cadets]
     form.mentor.choices = _mentor_choices()
     form.unit.choices = _unit_choices()
