@@ -53,4 +53,14 @@ def load_config(instance_path: Path) -> dict[str, Any]:
         "AT_RISK_MIN_ACHIEVED": 3,
         "ACCREDITATION_WARNING_DAYS": 60,
         "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
+        # The job runner (lms_plugin/jobs/runner.py): huey on instance/jobs.sqlite3 unless a broker is named.
+        # How long a request waits for SQLite's write lock before it answers 503 "busy".
+        "SQLITE_BUSY_TIMEOUT_MS": int(os.environ.get("SQLITE_BUSY_TIMEOUT_MS", "10000")),
+        "JOB_BROKER_URL": os.environ.get("JOB_BROKER_URL", ""),
+        # "thread": the app runs jobs in a thread of its own; "separate": `flask jobs worker` runs them.
+        "JOB_WORKER": os.environ.get("JOB_WORKER", "thread"),
+        "JOBS_IMMEDIATE": False,
+        # Bigger framework imports (file size) and discards (nodes) run on the job runner.
+        "JOBS_INLINE_MAX_BYTES": int(os.environ.get("JOBS_INLINE_MAX_BYTES", str(256 * 1024))),
+        "JOBS_INLINE_MAX_NODES": int(os.environ.get("JOBS_INLINE_MAX_NODES", "1000")),
     }

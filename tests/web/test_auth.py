@@ -80,8 +80,3 @@ def test_language_switch_changes_the_page_language(client, login_as):
     lithuanian = client.get("/dashboard").get_data(as_text=True)
     assert 'lang="lt"' in lithuanian and "Priskirti testai" in lithuanian
 
-
-def test_healthz_reports_the_database(client):
-    response = client.get("/healthz")
-    assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "database": "ok"}
