@@ -560,7 +560,7 @@ def apply_document(session: Session, doc: FrameworkDocument, *, status: Framewor
 
     ids: dict[str, int] = {}
     total = len(doc.nodes)
-    statement = insert(Competency).returning(Competency.id, sort_by_parameter_order=True)
+    newest = 0
     for level in levels:
         for start in range(0, len(level), batch):
             chunk = level[start:start + batch]
@@ -570,8 +570,11 @@ def apply_document(session: Session, doc: FrameworkDocument, *, status: Framewor
                      "description_en": spec_node.description_en, "description_lt": spec_node.description_lt,
                      "retired": spec_node.retired_at is not None, "retired_at": spec_node.retired_at}
                     for spec_node, order in chunk]
-            new_ids = session.scalars(statement, rows).all()
-            ids.update((spec_node.code, new_id) for (spec_node, _order), new_id in zip(chunk, new_ids))
+            session.execute(insert(Competency), rows)  # one executemany; ids are read back below
+            fresh = session.execute(select(Competency.code, Competency.id).where(
+                Competency.framework_id == framework_id, Competency.id > newest)).all()
+            ids.update((code, node_id) for code, node_id in fresh)
+            newest = max((node_id for _code, node_id in fresh), default=newest)
             if progress is not None:
                 progress(len(ids), total)
             committed()

@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import OperationalError
 
 from lms_plugin.core import base, outages
-from lms_plugin.extensions import db
+from lms_plugin.extensions import db, login_manager
 from lms_plugin.web.pages import wants_json
 
 RETRY_AFTER_SECONDS = 5
@@ -49,6 +49,8 @@ def install(app: Flask) -> None:
         if wants_json():
             response = jsonify(error="busy", message=message, retry_after=RETRY_AFTER_SECONDS)
         else:
+            if "_login_user" not in g:  # the page's header must not ask the busy database who this is
+                g._login_user = login_manager.anonymous_user()
             response = app.make_response((render_template("error.html", status=503, message=message), 503))
         response.status_code = 503
         response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
