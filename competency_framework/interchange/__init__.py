@@ -139,8 +139,10 @@ def import_framework(session: Session, source: Source, *, format: Format | str |
         scale = session.scalar(select(Scale).where(Scale.code == scale_code))
         if scale is None:
             raise fail(Location(), f"no scale with code {scale_code!r}")
-    doc = read_document(data, kind, encoding=encoding, limits=limits,
-                        scale_levels=None if scale is None else len(scale.levels))
+    scale_levels = None if scale is None else len(scale.levels)
+    if after_batch is not None:
+        after_batch()  # parsing a big file takes seconds: not while holding the write lock
+    doc = read_document(data, kind, encoding=encoding, limits=limits, scale_levels=scale_levels)
     framework = apply_document(session, doc, scale=scale, progress=progress, after_batch=after_batch,
                                created=created,
                                status=FrameworkStatus.DRAFT if after_batch is None else FrameworkStatus.PENDING)
