@@ -595,7 +595,7 @@ def apply_document(session: Session, doc: FrameworkDocument, *, status: Framewor
                         for r in role.requirements]
         for start in range(0, len(requirements), batch):
             session.execute(insert(RoleRequirement), requirements[start:start + batch])
-        committed()
+            committed()
     session.expire(framework, ["nodes", "links", "role_profiles"])
     session.flush()
     if status is FrameworkStatus.PUBLISHED:

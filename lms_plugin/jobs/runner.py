@@ -68,7 +68,8 @@ class Runner:
             return RedisHuey("lms", url=url)
         if url:
             raise ValueError(f"JOB_BROKER_URL: unsupported broker {url.split(':', 1)[0]!r} (use redis://…)")
-        return SqliteHuey("lms", filename=str(Path(app.instance_path) / "jobs.sqlite3"))
+        return SqliteHuey("lms", filename=app.config.get("JOB_SQLITE_PATH")
+                          or str(Path(app.instance_path) / "jobs.sqlite3"))
 
     # --- enqueueing and running ---------------------------------------------------------------
 

@@ -110,7 +110,8 @@ def test_autosave_latency_while_a_big_import_runs(tmp_path: Path, request: pytes
     big = full_size(request)
     nodes, saves = (40000, 400) if big else (1500, 40)
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'autosave.sqlite3'}",
-                      "SECRET_KEY": "bench", "BABEL_DEFAULT_LOCALE": "en", "JOB_WORKER": "thread"})
+                      "SECRET_KEY": "bench", "BABEL_DEFAULT_LOCALE": "en", "JOB_WORKER": "thread",
+                      "JOB_SQLITE_PATH": str(tmp_path / "jobs.sqlite3")})
     with app.app_context():
         upgrade()
         load_demo(db.session, TEST_TODAY)
@@ -184,7 +185,8 @@ def test_autosave_latency_while_a_big_import_runs(tmp_path: Path, request: pytes
     with app.app_context():
         finished = db.session.get(Job, job_id)
         assert finished.status is JobStatus.DONE, finished.problems
-        assert finished.done == nodes
+        assert finished.done == finished.total == finished.result["nodes"]
+        nodes = finished.result["nodes"]
         db.session.remove()
         db.engine.dispose()
     figures = {"nodes": nodes, "import_s": round(import_seconds, 2), "saves_quiet": len(quiet),
