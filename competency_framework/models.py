@@ -16,6 +16,9 @@ class FrameworkStatus(str, enum.Enum):
     DRAFT = "draft"
     PUBLISHED = "published"
     ARCHIVED = "archived"
+    # Being written or removed by a background job in short batches: invisible and untouchable
+    # until the job finishes (an import then makes it a draft; a discard deletes it).
+    PENDING = "pending"
 
 
 class NodeKind(str, enum.Enum):
@@ -120,7 +123,7 @@ class Competency(LocalisedMixin, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     framework_id: Mapped[int] = mapped_column(ForeignKey("frameworks.id"), index=True)
-    parent_id: Mapped[int | None] = mapped_column(ForeignKey("competencies.id"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("competencies.id"), index=True)
     kind: Mapped[NodeKind] = mapped_column(enum_column(NodeKind, 16))
     code: Mapped[str] = mapped_column(String(64))
     title_en: Mapped[str] = mapped_column(String(500))
@@ -149,9 +152,9 @@ class CompetencyLink(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     framework_id: Mapped[int] = mapped_column(ForeignKey("frameworks.id"), index=True)
-    source_id: Mapped[int] = mapped_column(ForeignKey("competencies.id"))
+    source_id: Mapped[int] = mapped_column(ForeignKey("competencies.id"), index=True)
     kind: Mapped[str] = mapped_column(String(64))
-    target_id: Mapped[int | None] = mapped_column(ForeignKey("competencies.id"))
+    target_id: Mapped[int | None] = mapped_column(ForeignKey("competencies.id"), index=True)
     target_identifier: Mapped[str] = mapped_column(String(255), default="")
     target_uri: Mapped[str] = mapped_column(String(1000), default="")
     target_title: Mapped[str] = mapped_column(String(500), default="")
@@ -208,7 +211,7 @@ class RoleRequirement(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     role_profile_id: Mapped[int] = mapped_column(ForeignKey("role_profiles.id"))
-    competency_id: Mapped[int] = mapped_column(ForeignKey("competencies.id"))
+    competency_id: Mapped[int] = mapped_column(ForeignKey("competencies.id"), index=True)
     level: Mapped[int] = mapped_column(Integer)
     role_profile: Mapped[RoleProfile] = relationship(back_populates="requirements")
     competency: Mapped[Competency] = relationship()

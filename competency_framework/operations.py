@@ -64,12 +64,14 @@ from competency_framework.tree import (
 )
 from competency_framework.versioning import (
     VersionDiff,
+    check_discardable,
     compare_versions,
     discard_draft,
     framework_versions,
     map_competencies,
     new_draft_version,
     publish,
+    purge_framework,
 )
 
 
@@ -95,7 +97,7 @@ def competencies_by_code(session: Session, framework: Framework, codes: Iterable
 
 
 __all__ = [
-    "BelowCount", "EvidenceError", "Explanation", "FrameworkError", "GapCell", "GapMatrix", "LevelMatrix", "Policy",
+    "BelowCount", "check_discardable", "purge_framework", "EvidenceError", "Explanation", "FrameworkError", "GapCell", "GapMatrix", "LevelMatrix", "Policy",
     "ProficiencyRow", "ReadOnlyFrameworkError", "TreeError", "VersionDiff", "add_node", "add_role_profile",
     "clear_requirement", "compare_versions", "competencies_by_code", "competencies_most_below", "compute_levels",
     "correct_evidence", "create_framework", "create_scale", "current_framework", "delete_node",

@@ -9,13 +9,21 @@ walk of the whole tree, so ``framework.nodes`` is always in reading order.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from competency_framework.errors import FrameworkError, ReadOnlyFrameworkError, TreeError
-from competency_framework.models import Competency, Framework, FrameworkStatus, NodeKind, Scale
+from competency_framework.models import (
+    Competency,
+    CompetencyLink,
+    Framework,
+    FrameworkStatus,
+    NodeKind,
+    RoleRequirement,
+    Scale,
+)
 from competency_framework.texts import (
     SHORT_TITLE_MAX,
     TEXT_MAX,
@@ -132,7 +140,7 @@ def create_framework(session: Session, *, code: str, title_en: str, scale: Scale
     """A new, empty draft: version 1, or the next version if the code is already used."""
     code = check_code(code, "framework code")
     versions = session.execute(select(Framework.version, Framework.status).where(Framework.code == code)).all()
-    if any(status is FrameworkStatus.DRAFT for _, status in versions):
+    if any(status in (FrameworkStatus.DRAFT, FrameworkStatus.PENDING) for _, status in versions):
         raise FrameworkError(f"framework {code} already has a draft version; edit or publish that one")
     framework = Framework(code=code, version=max((v for v, _ in versions), default=0) + 1, scale=scale,
                           status=FrameworkStatus.DRAFT, updated_at=utcnow(),
@@ -289,29 +297,40 @@ def reinstate_node(session: Session, node: Competency) -> Competency:
     return node
 
 
-def referencing_rows(session: Session, node_ids: Iterable[int]) -> dict[str, int]:
+def referencing_rows(session: Session, node_ids: Iterable[int] | Select[Any]) -> dict[str, int]:
     """Rows in any table (evidence, course mappings, practice tasks …) that point at these nodes.
 
+    ``node_ids`` is a list of ids or a SELECT of them (a whole version, without loading it).
     Found through the shared metadata, so this package need not import the others.
     """
-    ids = [node_id for node_id in node_ids if node_id is not None]
+    if isinstance(node_ids, Select):
+        groups: list[Any] = [node_ids.scalar_subquery()]
+    else:
+        ids = [node_id for node_id in node_ids if node_id is not None]
+        groups = [ids[start:start + _ID_CHUNK] for start in range(0, len(ids), _ID_CHUNK)]
     found: dict[str, int] = {}
-    if not ids:
-        return found
     own = {("competencies", "parent_id"), ("role_requirements", "competency_id"),
            ("competency_links", "source_id"), ("competency_links", "target_id")}
     for table in Base.metadata.sorted_tables:
         for fk in table.foreign_keys:
             if fk.column.table.name != "competencies" or (table.name, fk.parent.name) in own:
                 continue
-            count = session.scalar(select(func.count()).select_from(table).where(fk.parent.in_(ids)))
-            if count:
-                found[table.name] = found.get(table.name, 0) + count
+            for group in groups:
+                count = session.scalar(select(func.count()).select_from(table).where(fk.parent.in_(group)))
+                if count:
+                    found[table.name] = found.get(table.name, 0) + count
     return found
 
 
+_ID_CHUNK = 900  # ids per IN (…): under SQLite's oldest bound-parameter limit
+
+
 def delete_node(session: Session, node: Competency) -> None:
-    """Delete a draft's node and its subtree, only if nothing (evidence above all) points at them."""
+    """Delete a draft's node and its subtree, only if nothing (evidence above all) points at them.
+
+    Set-based: the subtree's requirements and links go in one statement each, the nodes in
+    as few as possible, deepest first so that no statement leaves a child without its parent.
+    """
     framework = node.framework
     ensure_editable(framework)
     doomed = [node, *descendants(node)]
@@ -320,16 +339,24 @@ def delete_node(session: Session, node: Competency) -> None:
     if references:
         detail = ", ".join(f"{count} in {table}" for table, count in sorted(references.items()))
         raise TreeError(f"{node.code!r} cannot be deleted ({detail} point at it); retire it instead")
-    ids = {item.id for item in doomed}
+    no_sync = {"synchronize_session": False}
+    ordered = [item.id for item in sorted(doomed, key=depth_of, reverse=True)]
+    for start in range(0, len(ordered), _ID_CHUNK):
+        chunk = ordered[start:start + _ID_CHUNK]
+        session.execute(delete(RoleRequirement).where(RoleRequirement.competency_id.in_(chunk)),
+                        execution_options=no_sync)
+        session.execute(delete(CompetencyLink).where(CompetencyLink.framework_id == framework.id,
+                                                     or_(CompetencyLink.source_id.in_(chunk),
+                                                         CompetencyLink.target_id.in_(chunk))),
+                        execution_options=no_sync)
+    for start in range(0, len(ordered), _ID_CHUNK):
+        session.execute(delete(Competency).where(Competency.id.in_(ordered[start:start + _ID_CHUNK])),
+                        execution_options=no_sync)
+    for item in doomed:
+        session.expunge(item)
+    session.expire(framework, ["nodes", "links"])
     for profile in framework.role_profiles:
-        profile.requirements = [r for r in profile.requirements if r.competency_id not in ids]
-    framework.links = [link for link in framework.links
-                       if link.source_id not in ids and link.target_id not in ids]
-    session.flush()
-    for item in sorted(doomed, key=depth_of, reverse=True):
-        framework.nodes.remove(item)
-        session.delete(item)
-        session.flush()
+        session.expire(profile, ["requirements"])
     renumber(framework)
     touch(framework)
     session.flush()

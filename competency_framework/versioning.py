@@ -9,8 +9,9 @@ person's profile can be shown against any version.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from competency_framework.errors import FrameworkError, TreeError
@@ -33,11 +34,15 @@ _TEXT_FIELDS = ("title_en", "title_lt", "description_en", "description_lt")
 
 
 def framework_versions(session: Session, code: str) -> list[Framework]:
-    return list(session.scalars(select(Framework).where(Framework.code == code).order_by(Framework.version)))
+    return list(session.scalars(select(Framework).where(Framework.code == code,
+                                                        Framework.status != FrameworkStatus.PENDING)
+                                .order_by(Framework.version)))
 
 
 def draft_of(session: Session, code: str) -> Framework | None:
-    return session.scalar(select(Framework).where(Framework.code == code, Framework.status == FrameworkStatus.DRAFT))
+    """The code's draft, or the version a job is still importing (it becomes the draft)."""
+    return session.scalar(select(Framework).where(
+        Framework.code == code, Framework.status.in_((FrameworkStatus.DRAFT, FrameworkStatus.PENDING))))
 
 
 def new_draft_version(session: Session, framework: Framework) -> Framework:
@@ -122,24 +127,73 @@ def publish(session: Session, draft: Framework) -> Framework:
     return draft
 
 
-def discard_draft(session: Session, draft: Framework) -> None:
-    """Delete a draft that nothing points at (a draft is never evidence's target)."""
+def check_discardable(session: Session, draft: Framework) -> None:
+    """A draft may go only if nothing (evidence above all) points at its nodes."""
     ensure_editable(draft)
     session.flush()
-    references = referencing_rows(session, [node.id for node in draft.nodes])
+    references = referencing_rows(session, select(Competency.id).where(Competency.framework_id == draft.id))
     if references:
         raise TreeError(f"draft {draft.code} version {draft.version} is referenced ("
                         + ", ".join(f"{n} in {table}" for table, n in sorted(references.items())) + ")")
-    draft.links = []
-    for profile in draft.role_profiles:
-        profile.requirements = []
-    session.flush()
-    for node, _depth in sorted(walk(draft), key=lambda pair: -pair[1]):
-        draft.nodes.remove(node)
-        session.delete(node)
-        session.flush()
-    session.delete(draft)
-    session.flush()
+
+
+def discard_draft(session: Session, draft: Framework) -> None:
+    """Delete a draft that nothing points at (a draft is never evidence's target), in one transaction."""
+    check_discardable(session, draft)
+    framework_id = draft.id
+    session.expunge(draft)  # with its loaded nodes, links and profiles: the rows go below, set-based
+    purge_framework(session, framework_id)
+
+
+DELETE_BATCH = 900  # ids per DELETE … IN (…): under SQLite's oldest bound-parameter limit
+
+
+def purge_framework(session: Session, framework_id: int, *, batch: int = DELETE_BATCH,
+                    after_batch: Callable[[], None] | None = None,
+                    progress: Callable[[int, int], None] | None = None) -> None:
+    """Delete a version's rows with a few set-based statements: links, role profiles, the policy,
+    then the nodes deepest first (children before parents, so no foreign key is ever dangling
+    between statements), then the framework row.
+
+    ``after_batch`` runs after each group of statements (a background job commits there, so
+    other writers get the database between batches); the caller has checked that nothing
+    outside the version points at its nodes and that nobody sees the version meanwhile.
+    """
+    no_sync = {"synchronize_session": False}
+    session.execute(delete(CompetencyLink).where(CompetencyLink.framework_id == framework_id),
+                    execution_options=no_sync)
+    profiles = select(RoleProfile.id).where(RoleProfile.framework_id == framework_id).scalar_subquery()
+    session.execute(delete(RoleRequirement).where(RoleRequirement.role_profile_id.in_(profiles)),
+                    execution_options=no_sync)
+    session.execute(delete(RoleProfile).where(RoleProfile.framework_id == framework_id), execution_options=no_sync)
+    session.execute(delete(ProficiencyPolicy).where(ProficiencyPolicy.framework_id == framework_id),
+                    execution_options=no_sync)
+    parents = dict(session.execute(select(Competency.id, Competency.parent_id)
+                                   .where(Competency.framework_id == framework_id)).all())
+    depth: dict[int, int] = {}
+    for node_id in parents:
+        chain = []
+        current: int | None = node_id
+        while current is not None and current not in depth:
+            chain.append(current)
+            current = parents.get(current)
+        known = 0 if current is None else depth[current]
+        for offset, item in enumerate(reversed(chain), start=1):
+            depth[item] = known + offset
+    order = sorted(depth, key=lambda item: -depth[item])
+    total = len(order)
+    if after_batch is not None:
+        after_batch()
+    for start in range(0, total, batch):
+        chunk = order[start:start + batch]
+        session.execute(delete(Competency).where(Competency.id.in_(chunk)), execution_options=no_sync)
+        if progress is not None:
+            progress(min(start + batch, total), total)
+        if after_batch is not None:
+            after_batch()
+    session.execute(delete(Framework).where(Framework.id == framework_id), execution_options=no_sync)
+    if after_batch is not None:
+        after_batch()
 
 
 def map_competencies(source: Framework, target: Framework) -> dict[int, Competency | None]:

@@ -24,7 +24,7 @@ class LessonKind(str, enum.Enum):
 module_competencies = Table(
     "module_competencies", Base.metadata,
     Column("module_id", ForeignKey("course_modules.id"), primary_key=True),
-    Column("competency_id", ForeignKey("competencies.id"), primary_key=True),
+    Column("competency_id", ForeignKey("competencies.id"), primary_key=True, index=True),
 )
 
 

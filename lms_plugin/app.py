@@ -32,6 +32,7 @@ def register_blueprints(app: Flask) -> None:
     from lms_plugin.framework import profiles
     from lms_plugin.framework import views as framework
     from lms_plugin.people import accounts
+    from lms_plugin.jobs import views as jobs
     from lms_plugin.people import views as people
     from lms_plugin.practice.views import logbook as practice
     from lms_plugin.practice.views import mentoring, progression, units
@@ -43,7 +44,7 @@ def register_blueprints(app: Flask) -> None:
     from lms_plugin.testing import views as testing
 
     for module in (people, accounts, main, testing, testing_admin, psychology, practice, mentoring, courses,
-                   reports, framework, profiles, units, progression, api, privacy):
+                   reports, framework, profiles, units, progression, api, privacy, jobs):
         app.register_blueprint(module.bp)
 
 
@@ -63,7 +64,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     with app.app_context():
-        configure_sqlite(db.engine)
+        configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_language,
@@ -72,11 +73,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"
 
-    from lms_plugin.web import handlers
+    from lms_plugin.jobs import runner
+    from lms_plugin.web import busy, handlers
     from lms_plugin.web.request_log import configure_logging
 
     configure_logging(app)
     handlers.install(app)
+    busy.install(app)
+    job_runner = runner.init_app(app)
     register_blueprints(app)
 
     from lms_plugin.cli import register_cli
@@ -85,11 +89,24 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     @app.get("/healthz")
     def healthz() -> tuple[dict[str, str], int]:
+        """The process is alive and answering (nothing else is asked: a busy database is not death)."""
+        return {"status": "ok"}, 200
+
+    @app.get("/readyz")
+    def readyz() -> tuple[dict[str, str], int]:
+        """Ready for traffic: the database answers and the job runner's queue and worker are there."""
+        checks = {}
         try:
             db.session.execute(text("SELECT 1"))
-        except Exception as error:  # the database is down or unreachable
-            return {"status": "unavailable", "database": type(error).__name__}, 503
-        return {"status": "ok", "database": "ok"}, 200
+            checks["database"] = "ok"
+        except Exception as error:  # down, unreachable or locked past the wait
+            db.session.rollback()
+            checks["database"] = type(error).__name__
+        ready, detail = job_runner.readiness()
+        checks["jobs"] = detail
+        ok = checks["database"] == "ok" and ready
+        return {"status": "ok" if ok else "unavailable", **checks}, 200 if ok else 503
 
     csrf.exempt(healthz)
+    csrf.exempt(readyz)
     return app

@@ -45,13 +45,23 @@ def _database_url(instance_path: Path) -> str:
     return url
 
 
+def _engine_options(url: str) -> dict[str, Any]:
+    options: dict[str, Any] = {"pool_pre_ping": True}
+    if url.startswith("postgresql"):
+        # Wait for a lock as long as SQLite does, then fail (a 503 "busy"), rather than for ever.
+        timeout = int(os.environ.get("SQLITE_BUSY_TIMEOUT_MS", "10000"))
+        options["connect_args"] = {"options": f"-c lock_timeout={timeout}"}
+    return options
+
+
 def load_config(instance_path: Path) -> dict[str, Any]:
+    url = _database_url(instance_path)
     return {
         "SECRET_KEY": _secret_key(instance_path),
-        "SQLALCHEMY_DATABASE_URI": _database_url(instance_path),
+        "SQLALCHEMY_DATABASE_URI": url,
         # The key that seals the hash chains; kept outside the database (see lms_plugin.core.seals).
         "CHAIN_KEY_FILE": chain_key_file(instance_path),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(url),
         "BABEL_DEFAULT_LOCALE": os.environ.get("DEFAULT_LANGUAGE", "lt"),
         "LANGUAGES": ("lt", "en"),
         "SESSION_COOKIE_HTTPONLY": True,
@@ -81,4 +91,15 @@ def load_config(instance_path: Path) -> dict[str, Any]:
         "LOG_FORMAT": os.environ.get("LOG_FORMAT", "json"),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
         "TRUST_REQUEST_ID_HEADER": os.environ.get("TRUST_REQUEST_ID_HEADER", "") == "1",
+        # The job runner (lms_plugin/jobs/runner.py): huey on instance/jobs.sqlite3 unless a broker is named.
+        # How long a request waits for SQLite's write lock before it answers 503 "busy".
+        "SQLITE_BUSY_TIMEOUT_MS": int(os.environ.get("SQLITE_BUSY_TIMEOUT_MS", "10000")),
+        "JOB_BROKER_URL": os.environ.get("JOB_BROKER_URL", ""),
+        # "thread": the app runs jobs in a thread of its own; "separate": `flask jobs worker` runs them.
+        "JOB_WORKER": os.environ.get("JOB_WORKER", "thread"),
+        "JOB_SQLITE_PATH": os.environ.get("JOB_SQLITE_PATH", ""),  # empty: instance/jobs.sqlite3
+        "JOBS_IMMEDIATE": False,
+        # Bigger framework imports (file size) and discards (nodes) run on the job runner.
+        "JOBS_INLINE_MAX_BYTES": int(os.environ.get("JOBS_INLINE_MAX_BYTES", str(256 * 1024))),
+        "JOBS_INLINE_MAX_NODES": int(os.environ.get("JOBS_INLINE_MAX_NODES", "1000")),
     }

@@ -6,6 +6,7 @@ from courses import models as course_tables  # noqa: F401
 from lms_plugin.core import audit as audit_tables  # noqa: F401
 from lms_plugin.core import ledger as ledger_tables  # noqa: F401
 from lms_plugin.core import people as people_tables  # noqa: F401
+from lms_plugin.jobs import models as job_tables  # noqa: F401
 from lms_plugin.people import models as sign_in_tables  # noqa: F401
 from lms_plugin.practice import models as practice_tables  # noqa: F401
 from lms_plugin.testing import models as testing_tables  # noqa: F401

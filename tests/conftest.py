@@ -48,6 +48,8 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
         "LOGIN_MAX_FAILURES": 5,
         # Messages built outside a request (operations, CLI) speak the default language: English in tests.
         "BABEL_DEFAULT_LOCALE": "en",
+        # Jobs run inside the request that starts them (huey's immediate mode): no worker process.
+        "JOBS_IMMEDIATE": True,
     })
     with application.app_context():
         downgrade(revision="base")  # a reused PostgreSQL database starts empty too

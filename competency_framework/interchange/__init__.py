@@ -11,7 +11,7 @@ import enum
 import io
 import os
 from dataclasses import dataclass, field
-from typing import BinaryIO, Union
+from typing import BinaryIO, Callable, Union
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,7 +28,7 @@ from competency_framework.interchange.document import (
     fail,
     validate_document,
 )
-from competency_framework.models import Framework, Scale
+from competency_framework.models import Framework, FrameworkStatus, Scale
 
 Source = Union[bytes, bytearray, memoryview, str, "os.PathLike[str]", BinaryIO]
 
@@ -123,11 +123,14 @@ class ImportReport:
 
 def import_framework(session: Session, source: Source, *, format: Format | str | None = None,
                      scale_code: str | None = None, encoding: str = "utf-8", limits: Limits = DEFAULT_LIMITS,
-                     progress: Progress | None = None) -> ImportReport:
+                     progress: Progress | None = None, after_batch: Callable[[], None] | None = None,
+                     created: Callable[[Framework], None] | None = None) -> ImportReport:
     """Import a file as a new draft version (version 1 for a new code, else the next one).
 
     ``scale_code`` names an existing scale for files that bring none (CASE packages
     without a rubric). Nothing is added to the session unless the whole file is valid.
+    With ``after_batch`` (called after each batch of inserts, e.g. to commit) the version
+    is written as ``PENDING`` (hidden) and ``created`` is told it as soon as it exists.
     """
     data = _read_bytes(source, limits.max_bytes)
     kind = Format(format) if format is not None else detect_format(data)
@@ -136,9 +139,13 @@ def import_framework(session: Session, source: Source, *, format: Format | str |
         scale = session.scalar(select(Scale).where(Scale.code == scale_code))
         if scale is None:
             raise fail(Location(), f"no scale with code {scale_code!r}")
-    doc = read_document(data, kind, encoding=encoding, limits=limits,
-                        scale_levels=None if scale is None else len(scale.levels))
-    framework = apply_document(session, doc, scale=scale, progress=progress)
+    scale_levels = None if scale is None else len(scale.levels)
+    if after_batch is not None:
+        after_batch()  # parsing a big file takes seconds: not while holding the write lock
+    doc = read_document(data, kind, encoding=encoding, limits=limits, scale_levels=scale_levels)
+    framework = apply_document(session, doc, scale=scale, progress=progress, after_batch=after_batch,
+                               created=created,
+                               status=FrameworkStatus.DRAFT if after_batch is None else FrameworkStatus.PENDING)
     return ImportReport(framework, kind, len(doc.nodes), len(doc.role_profiles), len(doc.links), doc.warnings)
 
 

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from competency_framework.errors import FrameworkError
@@ -494,16 +494,24 @@ def document_from_framework(framework: Framework) -> FrameworkDocument:
     return doc
 
 
+INSERT_BATCH = 2000  # rows per multi-row INSERT; a background import commits after each
+
+
 def apply_document(session: Session, doc: FrameworkDocument, *, status: FrameworkStatus = FrameworkStatus.DRAFT,
                    version: int | None = None, scale: Scale | None = None,
-                   progress: Progress | None = None) -> Framework:
+                   progress: Progress | None = None, after_batch: Callable[[], None] | None = None,
+                   created: Callable[[Framework], None] | None = None, batch: int = INSERT_BATCH) -> Framework:
     """Insert a validated document as a new framework version (a draft unless told otherwise).
 
     The version is ``version`` if given; otherwise the file's own version for a new code,
     or the next free version when the code exists (imports never overwrite a version).
+
+    Rows go in with multi-row INSERTs, nodes level by level (each level's parents already
+    have their ids). ``status=PENDING`` with ``after_batch`` is how a background job imports:
+    it commits after each batch, and the version stays invisible until the job makes it a draft.
     """
     versions = session.execute(select(Framework.version, Framework.status).where(Framework.code == doc.code)).all()
-    if any(state is FrameworkStatus.DRAFT for _, state in versions):
+    if any(state in (FrameworkStatus.DRAFT, FrameworkStatus.PENDING) for _, state in versions):
         raise fail(_at(doc.locs, "code"), f"framework {doc.code} already has a draft version; "
                                           "publish or discard it before importing another")
     taken = {number for number, _ in versions}
@@ -520,37 +528,75 @@ def apply_document(session: Session, doc: FrameworkDocument, *, status: Framewor
                     for lv in spec.levels])
     elif scale is None:
         raise fail(_at(doc.locs, "scale"), "bad scale: the file defines no proficiency scale; choose one")
-    framework = Framework(code=doc.code, version=version, scale=scale, status=FrameworkStatus.DRAFT,
+    pending = status is FrameworkStatus.PENDING
+    framework = Framework(code=doc.code, version=version, scale=scale,
+                          status=FrameworkStatus.PENDING if pending else FrameworkStatus.DRAFT,
                           updated_at=doc.updated_at or utcnow(), title_en=doc.title_en, title_lt=doc.title_lt,
                           description_en=doc.description_en, description_lt=doc.description_lt)
     session.add(framework)
+    session.flush()
+    framework_id = framework.id
+    if created is not None:
+        created(framework)
+
     children: dict[str | None, list[NodeSpec]] = {}
     for spec_node in doc.nodes:
         children.setdefault(spec_node.parent_code, []).append(spec_node)
-    created: dict[str, Competency] = {}
-    stack = [(spec_node, None) for spec_node in reversed(children.get(None, []))]
-    total = len(doc.nodes)
+    # Reading order (pre-order) gives sort_order; depth groups the inserts.
+    levels: list[list[tuple[NodeSpec, int]]] = []
+    position = 0
+    stack = [(spec_node, 0) for spec_node in reversed(children.get(None, []))]
     while stack:
-        spec_node, parent = stack.pop()
-        node = Competency(code=spec_node.code, kind=spec_node.kind, parent=parent, sort_order=len(created) + 1,
-                          title_en=spec_node.title_en, title_lt=spec_node.title_lt,
-                          description_en=spec_node.description_en, description_lt=spec_node.description_lt,
-                          retired=spec_node.retired_at is not None, retired_at=spec_node.retired_at)
-        framework.nodes.append(node)
-        created[spec_node.code] = node
-        if progress is not None and (len(created) % 200 == 0 or len(created) == total):
-            progress(len(created), total)
-        stack.extend((child, node) for child in reversed(children.get(spec_node.code, [])))
-    for link in doc.links:
-        framework.links.append(CompetencyLink(
-            source=created[link.source_code], kind=link.kind,
-            target=None if link.target_code is None else created[link.target_code],
-            target_identifier=link.target_identifier, target_uri=link.target_uri, target_title=link.target_title))
+        spec_node, depth = stack.pop()
+        position += 1
+        if depth == len(levels):
+            levels.append([])
+        levels[depth].append((spec_node, position))
+        stack.extend((child, depth + 1) for child in reversed(children.get(spec_node.code, [])))
+
+    def committed() -> None:
+        if after_batch is not None:
+            after_batch()
+
+    ids: dict[str, int] = {}
+    total = len(doc.nodes)
+    newest = 0
+    for level in levels:
+        for start in range(0, len(level), batch):
+            chunk = level[start:start + batch]
+            rows = [{"framework_id": framework_id, "code": spec_node.code, "kind": spec_node.kind,
+                     "parent_id": None if spec_node.parent_code is None else ids[spec_node.parent_code],
+                     "sort_order": order, "title_en": spec_node.title_en, "title_lt": spec_node.title_lt,
+                     "description_en": spec_node.description_en, "description_lt": spec_node.description_lt,
+                     "retired": spec_node.retired_at is not None, "retired_at": spec_node.retired_at}
+                    for spec_node, order in chunk]
+            session.execute(insert(Competency), rows)  # one executemany; ids are read back below
+            fresh = session.execute(select(Competency.code, Competency.id).where(
+                Competency.framework_id == framework_id, Competency.id > newest)).all()
+            ids.update((code, node_id) for code, node_id in fresh)
+            newest = max((node_id for _code, node_id in fresh), default=newest)
+            if progress is not None:
+                progress(len(ids), total)
+            committed()
+    links = [{"framework_id": framework_id, "source_id": ids[link.source_code], "kind": link.kind,
+              "target_id": None if link.target_code is None else ids[link.target_code],
+              "target_identifier": link.target_identifier, "target_uri": link.target_uri,
+              "target_title": link.target_title} for link in doc.links]
+    for start in range(0, len(links), batch):
+        session.execute(insert(CompetencyLink), links[start:start + batch])
+        committed()
     for role in doc.role_profiles:
-        profile = RoleProfile(code=role.code, title_en=role.title_en, title_lt=role.title_lt,
-                              description_en=role.description_en, description_lt=role.description_lt)
-        profile.requirements = [RoleRequirement(competency=created[r.code], level=r.level) for r in role.requirements]
-        framework.role_profiles.append(profile)
+        profile = RoleProfile(framework_id=framework_id, code=role.code, title_en=role.title_en,
+                              title_lt=role.title_lt, description_en=role.description_en,
+                              description_lt=role.description_lt)
+        session.add(profile)
+        session.flush()
+        requirements = [{"role_profile_id": profile.id, "competency_id": ids[r.code], "level": r.level}
+                        for r in role.requirements]
+        for start in range(0, len(requirements), batch):
+            session.execute(insert(RoleRequirement), requirements[start:start + batch])
+            committed()
+    session.expire(framework, ["nodes", "links", "role_profiles"])
     session.flush()
     if status is FrameworkStatus.PUBLISHED:
         publish(session, framework)

@@ -60,7 +60,8 @@ def list_() -> None:
     """Every framework version with its status and size."""
     counts = dict(db.session.execute(select(Competency.framework_id, func.count(Competency.id))
                                      .group_by(Competency.framework_id)).all())
-    versions = db.session.scalars(select(Framework).order_by(Framework.code, Framework.version)).all()
+    versions = db.session.scalars(select(Framework).where(Framework.status != FrameworkStatus.PENDING)
+                                  .order_by(Framework.code, Framework.version)).all()
     if not versions:
         click.echo("No frameworks.")
         return

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable, Mapping
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from competency_framework import operations as domain
@@ -121,8 +121,8 @@ def new_draft(session: Session, actor: User | None, framework: Framework) -> Fra
     _check(actor, Capability.MANAGE_FRAMEWORK)
     if framework.status is FrameworkStatus.DRAFT:
         raise Conflict(_l("This version is already a draft: edit it directly."))
-    existing = session.scalar(select(Framework).where(Framework.code == framework.code,
-                                                      Framework.status == FrameworkStatus.DRAFT))
+    existing = session.scalar(select(Framework).where(
+        Framework.code == framework.code, Framework.status.in_((FrameworkStatus.DRAFT, FrameworkStatus.PENDING))))
     if existing is not None:
         raise Conflict(_l("%(code)s already has a draft (version %(version)d): edit or publish that one first.",
                           code=framework.code, version=existing.version))
@@ -148,6 +148,7 @@ def publish(session: Session, actor: User | None, draft: Framework) -> Framework
 
 
 def discard(session: Session, actor: User | None, draft: Framework) -> None:
+    """Delete a draft in the caller's transaction (set-based; for small drafts, see ``begin_discard``)."""
     _check(actor, Capability.MANAGE_FRAMEWORK)
     ensure_draft(draft)
     audit.record(session, actor, "framework.discard", draft, code=draft.code, version=draft.version)
@@ -155,6 +156,38 @@ def discard(session: Session, actor: User | None, draft: Framework) -> None:
         domain.discard_draft(session, draft)
     except FrameworkError as error:
         raise _domain_error(error) from None
+
+
+def node_count(session: Session, framework: Framework) -> int:
+    return session.scalar(select(func.count()).select_from(Competency)
+                          .where(Competency.framework_id == framework.id)) or 0
+
+
+def begin_discard(session: Session, actor: User | None, draft: Framework) -> None:
+    """First step of a discard on the job runner: check, audit, and hide the draft (``PENDING``).
+
+    The caller commits; ``finish_discard`` then deletes the rows in short batches.
+    """
+    _check(actor, Capability.MANAGE_FRAMEWORK)
+    ensure_draft(draft)
+    try:
+        domain.check_discardable(session, draft)
+    except FrameworkError as error:
+        raise _domain_error(error) from None
+    audit.record(session, actor, "framework.discard", draft, code=draft.code, version=draft.version,
+                 background=True)
+    draft.status = FrameworkStatus.PENDING
+    session.flush()
+
+
+def finish_discard(session: Session, framework_id: int, *, after_batch: Callable[[], None],
+                   progress: Progress | None = None) -> None:
+    """Delete a version that ``begin_discard`` hid, committing after each batch."""
+    framework = session.get(Framework, framework_id)
+    if framework is None or framework.status is not FrameworkStatus.PENDING:
+        raise Conflict(_l("This version is not waiting to be discarded."))
+    session.expunge(framework)
+    domain.purge_framework(session, framework_id, after_batch=after_batch, progress=progress)
 
 
 # --- the tree ------------------------------------------------------------------------------
@@ -376,15 +409,24 @@ def set_policy(session: Session, actor: User | None, framework: Framework, *, ru
 
 def import_file(session: Session, actor: User | None, data: Source, *, format: Format | str | None = None,
                 scale_code: str | None = None, publish_it: bool = False, filename: str = "",
-                progress: Progress | None = None) -> ImportReport:
+                progress: Progress | None = None, after_batch: Callable[[], None] | None = None,
+                created: Callable[[Framework], None] | None = None) -> ImportReport:
     """Import a file as a new draft version (and publish it, when asked). All or nothing.
 
     Raises ``InterchangeError`` (its ``problems`` name row, column and problem) for a bad
     file; the session is left without any of the file's rows.
+
+    With ``after_batch`` (the job runner commits there) the rows go in as a hidden
+    ``PENDING`` version, which becomes the draft in the caller's last commit; ``created``
+    is told the version as soon as it exists, so that a failure later can remove it.
     """
     _check(actor, Capability.MANAGE_FRAMEWORK)
-    report = import_framework(session, data, format=format, scale_code=scale_code, progress=progress)
+    report = import_framework(session, data, format=format, scale_code=scale_code, progress=progress,
+                              after_batch=after_batch, created=created)
     framework = report.framework
+    if framework.status is FrameworkStatus.PENDING:
+        framework.status = FrameworkStatus.DRAFT
+        session.flush()
     if publish_it:
         try:
             domain.publish(session, framework)

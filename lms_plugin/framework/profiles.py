@@ -52,7 +52,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def _shown_versions() -> list[Framework]:
     """Versions a profile can be shown against: published first (newest), then archived ones."""
     return list(db.session.scalars(
-        select(Framework).where(Framework.status != FrameworkStatus.DRAFT)
+        select(Framework).where(Framework.status.in_((FrameworkStatus.PUBLISHED, FrameworkStatus.ARCHIVED)))
         .order_by((Framework.status == FrameworkStatus.PUBLISHED).desc(), Framework.code,
                   Framework.version.desc())))
 

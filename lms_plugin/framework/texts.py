@@ -29,7 +29,7 @@ SOURCE_LABELS = {
 KIND_LABELS = {NodeKind.AREA: _l("area"), NodeKind.COMPETENCY: _l("competency"),
                NodeKind.INDICATOR: _l("behavioural indicator")}
 STATUS_LABELS = {FrameworkStatus.DRAFT: _l("draft"), FrameworkStatus.PUBLISHED: _l("published"),
-                 FrameworkStatus.ARCHIVED: _l("archived")}
+                 FrameworkStatus.ARCHIVED: _l("archived"), FrameworkStatus.PENDING: _l("being processed")}
 RULE_LABELS = {
     AggregationRule.LATEST_RATING: _l("The most recent evidence from an authorised source"),
     AggregationRule.HIGHEST_SOURCE_PRIORITY: _l("Evidence from the highest-ranking source"),

@@ -13,7 +13,18 @@ from __future__ import annotations
 import io
 from typing import Any, Callable
 
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -38,6 +49,7 @@ from competency_framework.tree import descendants, walk
 from lms_plugin.core.capabilities import Capability, has_capability, require
 from lms_plugin.core.errors import OperationError, PermissionDenied
 from lms_plugin.extensions import db
+from lms_plugin.framework import jobs as framework_jobs
 from lms_plugin.framework import operations as ops
 from lms_plugin.framework.forms import (
     PRIORITY_SLOTS,
@@ -55,6 +67,7 @@ from lms_plugin.framework.forms import (
     requirements_form,
 )
 from lms_plugin.framework.texts import describe_policy, status_label, template_helpers
+from lms_plugin.jobs import runner as jobs
 from lms_plugin.web.forms import ConfirmForm
 from lms_plugin.web.pages import attempt, language, localised
 
@@ -74,11 +87,17 @@ def _require_read() -> None:
 
 
 def _version(framework_id: int) -> Framework:
-    return db.get_or_404(Framework, framework_id)
+    framework = db.get_or_404(Framework, framework_id)
+    if framework.status is FrameworkStatus.PENDING:  # a job is still writing or removing it
+        abort(404)
+    return framework
 
 
 def _node(node_id: int) -> Competency:
-    return db.get_or_404(Competency, node_id)
+    node = db.get_or_404(Competency, node_id)
+    if node.framework.status is FrameworkStatus.PENDING:
+        abort(404)
+    return node
 
 
 def _can_manage() -> bool:
@@ -134,7 +153,8 @@ def _status(form: Any, page_error: str | None, problem: OperationError | None = 
 
 def _versions_by_code() -> list[tuple[str, list[Framework]]]:
     grouped: dict[str, list[Framework]] = {}
-    for framework in db.session.scalars(select(Framework).order_by(Framework.code, Framework.version.desc())):
+    for framework in db.session.scalars(select(Framework).where(Framework.status != FrameworkStatus.PENDING)
+                                        .order_by(Framework.code, Framework.version.desc())):
         grouped.setdefault(framework.code, []).append(framework)
     return list(grouped.items())
 
@@ -262,6 +282,16 @@ def discard(framework_id: int) -> Response | tuple[str, int]:
         return _version_page(framework, error=_("Tick the box to confirm that the draft and its changes are to be "
                                                 "deleted."), status=400)
     code, number = framework.code, framework.version
+    if ops.node_count(db.session, framework) > current_app.config["JOBS_INLINE_MAX_NODES"]:
+        # A big draft goes in short batches on the job runner, hidden meanwhile.
+        if not ConfirmForm().validate_on_submit():
+            abort(400)
+        problem = attempt(lambda: ops.begin_discard(db.session, current_user, framework))
+        if problem is not None:
+            return _version_page(_version(framework.id), error=str(problem.message), status=problem.status_code)
+        job = jobs.create(framework_jobs.DISCARD, current_user.id)
+        jobs.start(job, framework_jobs.DISCARD, framework_id=framework.id, code=code, version=number)
+        return redirect(url_for("jobs.page", job_id=job.id))
     return _action(framework, lambda: ops.discard(db.session, current_user, framework),
                    lambda: _("Draft version %(version)d of %(code)s discarded.", version=number, code=code),
                    lambda: url_for("framework.index"))
@@ -339,6 +369,13 @@ def import_() -> str | Response | tuple[str, int]:
     if form.validate_on_submit():
         upload = form.file.data
         data = upload.read()
+        if len(data) > current_app.config["JOBS_INLINE_MAX_BYTES"]:
+            # A big file is read, checked and written on the job runner, in short batches.
+            job = jobs.create(framework_jobs.IMPORT, current_user.id)
+            jobs.start(job, framework_jobs.IMPORT, data=data, actor_id=current_user.id,
+                       format=form.format.data or None, scale_code=form.scale.data or None,
+                       filename=upload.filename or "")
+            return redirect(url_for("jobs.page", job_id=job.id))
         try:
             report = ops.import_file(db.session, current_user, data, format=form.format.data or None,
                                      scale_code=form.scale.data or None, filename=upload.filename or "")

@@ -15,7 +15,7 @@ from lms_plugin.core.people import TrainingUnit, User
 task_competencies = Table(
     "practice_task_competencies", Base.metadata,
     Column("task_id", ForeignKey("practice_tasks.id"), primary_key=True),
-    Column("competency_id", ForeignKey("competencies.id"), primary_key=True),
+    Column("competency_id", ForeignKey("competencies.id"), primary_key=True, index=True),
 )
 
 
@@ -266,7 +266,7 @@ class ReviewJudgement(AppendOnly, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     review_id: Mapped[int] = mapped_column(ForeignKey("practice_reviews.id"), index=True)
-    area_id: Mapped[int] = mapped_column(ForeignKey("competencies.id"))
+    area_id: Mapped[int] = mapped_column(ForeignKey("competencies.id"), index=True)
     area_code: Mapped[str] = mapped_column(String(64))
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
     judgement: Mapped[AreaJudgement] = mapped_column(enum_column(AreaJudgement, 16))

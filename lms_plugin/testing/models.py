@@ -84,6 +84,8 @@ class Sitting(Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
     started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     deadline_at: Mapped[dt.datetime | None]
+    # Outages before this moment have been added to the deadline (see ``credit_outages``).
+    credited_through: Mapped[dt.datetime | None]
     submitted_at: Mapped[dt.datetime | None]
     # True when the time limit ran out and the answers saved in time were submitted for the person.
     auto_submitted: Mapped[bool] = mapped_column(default=False, server_default=false())

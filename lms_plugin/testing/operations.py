@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from competency_framework.models import EvidenceSource
 from competency_framework.operations import competencies_by_code, current_framework, record_evidence
-from lms_plugin.core import audit
+from lms_plugin.core import audit, outages
 from lms_plugin.core.base import utcnow
 from lms_plugin.core.capabilities import Capability, require
 from lms_plugin.core.clock import SERVICE_TIMEZONE
@@ -181,13 +181,39 @@ def is_expired(sitting: Sitting, now: dt.datetime | None = None) -> bool:
             and now > sitting.deadline_at)
 
 
+def credit_outages(sitting: Sitting, now: dt.datetime | None = None) -> dt.timedelta:
+    """Move a running sitting's deadline on by the time the server could not serve (a busy
+    database refused requests) since the sitting started or was last credited.
+
+    Each outage is credited once: ``credited_through`` marks how far the sitting has been credited.
+    """
+    now = now or utcnow()
+    if sitting.status is not SittingStatus.IN_PROGRESS or sitting.deadline_at is None:
+        return dt.timedelta()
+    start = max(sitting.credited_through or sitting.started_at, sitting.started_at)
+    deadline, lost = sitting.deadline_at, dt.timedelta()
+    # Outages after the deadline count only as far as earlier credit has moved the deadline past them.
+    while start < min(now, deadline):
+        more = outages.within(start, min(now, deadline))
+        if more <= dt.timedelta():
+            break
+        lost += more
+        start, deadline = min(now, deadline), deadline + more
+    if lost > dt.timedelta():
+        sitting.deadline_at = deadline
+        sitting.credited_through = now
+    return lost
+
+
 def finish_if_expired(session: Session, sitting: Sitting, now: dt.datetime | None = None) -> bool:
     """Submit what was saved in time once the deadline has passed. True if this call closed the sitting.
 
     Called by whatever request touches the sitting next (the person's pages, the autosave API,
-    staff pages), so an abandoned tab does not leave a sitting open for ever.
+    staff pages), so an abandoned tab does not leave a sitting open for ever. Outage time is
+    credited first (``credit_outages``).
     """
     now = now or utcnow()
+    credit_outages(sitting, now)
     if not is_expired(sitting, now):
         return False
     return _close_and_score(session, None, sitting, now, auto=True) is not None

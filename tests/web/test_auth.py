@@ -156,12 +156,6 @@ def test_language_switch_changes_the_page_language(client, login_as):
     assert 'lang="lt"' in lithuanian and "Priskirti testai" in lithuanian
 
 
-def test_healthz_reports_the_database(client):
-    response = client.get("/healthz")
-    assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "database": "ok"}
-
-
 def test_a_session_ends_after_its_maximum_age_whatever_the_cookie_says(app, client, login_as, monkeypatch):
     import datetime as dt
 

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from courses.models import Lesson, LessonKind
 from lms_plugin.core.people import Cohort
+from lms_plugin.jobs.models import Job
 from lms_plugin.practice.models import PracticeTask
 from lms_plugin.practice.operations import logbook as practice
 from lms_plugin.testing import operations as assessments
@@ -25,6 +26,9 @@ from tests.web.permissions import LOGIN, Route, expect, matrix_tests
 
 ROUTES = [
     Route("healthz", "GET", "/healthz", expect(200, 200, 200, 200, 200, 200)),
+    Route("readyz", "GET", "/readyz", expect(200, 200, 200, 200, 200, 200)),
+    Route("jobs.page", "GET", "/jobs/{job}", expect(LOGIN, 200, 404, 404, 404, 404)),
+    Route("jobs.status", "GET", "/jobs/{job}/status", expect(LOGIN, 200, 404, 404, 404, 404)),
     Route("static", "GET", "/static/app.css", expect(200, 200, 200, 200, 200, 200)),
     Route("main.index", "GET", "/", expect(302, 302, 302, 302, 302, 302)),
     Route("auth.login", "GET", "/login", expect(200, 302, 302, 302, 302, 302)),
@@ -79,6 +83,8 @@ def objects(database, user) -> dict[str, Any]:
                for kind in LessonKind if kind is not LessonKind.VIDEO}
     questions = lessons[LessonKind.KNOWLEDGE_CHECK].content["questions"]
     first_item = assessments.instrument_of(assignment.instrument).item(open_sitting.item_order[0])
+    job = Job(kind="framework.import", created_by_id=cadet.id, result={}, problems=[])
+    session.add(job)
     session.commit()
     return {
         "assignment": assignment.id, "sitting": sitting.id, "open_sitting": open_sitting.id, "entry": entry.id,
@@ -87,7 +93,7 @@ def objects(database, user) -> dict[str, Any]:
         "scenario_lesson": lessons[LessonKind.SCENARIO].id,
         "start_node": lessons[LessonKind.SCENARIO].content["start"],
         "check_answers": {f"q-{q['id']}": str(q["options"][0]["key"]) for q in questions},
-        "first_item": first_item.id, "first_key": first_item.options[0].key,
+        "first_item": first_item.id, "first_key": first_item.options[0].key, "job": job.id,
     }
 
 
