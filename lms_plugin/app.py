@@ -31,8 +31,8 @@ def register_blueprints(app: Flask) -> None:
     from lms_plugin.dashboard import views as main
     from lms_plugin.framework import profiles
     from lms_plugin.framework import views as framework
-    from lms_plugin.people import accounts
     from lms_plugin.jobs import views as jobs
+    from lms_plugin.people import accounts
     from lms_plugin.people import views as people
     from lms_plugin.practice.views import logbook as practice
     from lms_plugin.practice.views import mentoring, progression, units
