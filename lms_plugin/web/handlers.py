@@ -46,7 +46,8 @@ def install(app: Flask) -> None:
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'")
         # Whatever a signed-in person is shown is about someone: never kept by the browser or a proxy.
-        if request.endpoint != "static" and (getattr(g, "no_store", False) or current_user.is_authenticated):
+        if request.endpoint != "static" and (getattr(g, "no_store", False) or current_user.is_authenticated) \
+                and "no-store" not in response.headers.get("Cache-Control", ""):
             response.headers["Cache-Control"] = "no-store"
         return response
 
