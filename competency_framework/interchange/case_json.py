@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import uuid
 from typing import Any
 
@@ -180,6 +181,21 @@ def _depth(value: Any, limit: int) -> int:
     return deepest
 
 
+def _non_finite(value: Any, path: str) -> str | None:
+    """The path of the first number that is not finite (``NaN``, ``Infinity``, or one like ``1e999`` that
+    overflows to infinity), without recursion."""
+    stack = [(value, path)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return where
+        if isinstance(item, dict):
+            stack.extend((child, f"{where}.{key}") for key, child in reversed(list(item.items())))
+        elif isinstance(item, list):
+            stack.extend((child, f"{where}[{i}]") for i, child in reversed(list(enumerate(item))))
+    return None
+
+
 def _object(value: Any, path: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise fail(Location(path=path), "expected a JSON object")
@@ -200,9 +216,17 @@ def _text(obj: dict[str, Any], key: str, path: str, *, required: bool = False) -
         if required:
             raise fail(Location(path=f"{path}.{key}"), "missing")
         return ""
-    if not isinstance(value, (str, int, float)) or isinstance(value, bool):
-        raise fail(Location(path=f"{path}.{key}"), "expected text")
-    return str(value)
+    if not isinstance(value, str):
+        raise fail(Location(path=f"{path}.{key}"), f"expected text (a JSON string), not {_json_type(value)}")
+    return value
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, (int, float)):
+        return f"the number {value!r}"
+    return {dict: "an object", list: "an array"}.get(type(value), type(value).__name__)
 
 
 def _translation(obj: dict[str, Any], key: str) -> str:
@@ -245,6 +269,10 @@ def read(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> FrameworkDocument:
         raise fail(Location(row=line), f"not valid JSON: {getattr(error, 'msg', error)}") from None
     if _depth(package, limits.max_json_depth) > limits.max_json_depth:
         raise fail(Location(), f"the JSON is nested deeper than {limits.max_json_depth} levels")
+    not_finite = _non_finite(package, "CFPackage")
+    if not_finite is not None:
+        raise fail(Location(path=not_finite.removeprefix("CFPackage.")),
+                   "not a finite number (NaN, Infinity or too large)")
     package = _object(package, "CFPackage")
     document = _object(package.get("CFDocument"), "CFDocument")
     doc_id = _node_id(document, "CFDocument")

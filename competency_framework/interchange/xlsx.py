@@ -180,6 +180,29 @@ def _check_zip(data: bytes, limits: Limits) -> None:
             raise fail(Location(), f"the workbook unpacks to more than {limits.max_uncompressed // (1024 * 1024)} MB")
         if "xl/workbook.xml" not in archive.namelist():
             raise fail(Location(), "not an xlsx workbook (no xl/workbook.xml)")
+        for info in archive.infolist():
+            if info.filename.endswith((".xml", ".rels", ".vml")):
+                _refuse_document_type(archive, info)
+
+
+def _refuse_document_type(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+    """Office never writes a DTD, and one is how entity expansion and external entities get in.
+
+    A DTD has to come before the root element, so reading each part up to that element is enough;
+    defusedxml refuses the DTD as soon as the parser meets it.
+    """
+    from defusedxml import DefusedXmlException
+    from defusedxml.ElementTree import ParseError, iterparse
+
+    try:
+        with archive.open(info) as part:
+            for _event, _element in iterparse(part, events=("start",), forbid_dtd=True):
+                break
+    except DefusedXmlException:
+        raise fail(Location(), f"the workbook part {info.filename} declares a DTD or entities, which "
+                               "workbooks never need; it is refused") from None
+    except (ParseError, zipfile.BadZipFile, OSError, EOFError, RuntimeError, ValueError):
+        raise fail(Location(), f"the workbook part {info.filename} is not well-formed XML") from None
 
 
 class _Sheet:

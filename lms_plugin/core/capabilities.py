@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 
-from lms_plugin.core.errors import PermissionDenied
+from lms_plugin.core.errors import MissingCapability
 from lms_plugin.core.people import Role, User
 
 
@@ -53,4 +53,4 @@ def has_capability(user: User | None, capability: Capability) -> bool:
 def require(user: User, capability: Capability) -> None:
     """Refuse (403) unless the user holds the capability; operations call this before acting."""
     if not has_capability(user, capability):
-        raise PermissionDenied(f"Missing capability {capability.value}.")
+        raise MissingCapability(capability.value)

@@ -25,3 +25,11 @@ class Conflict(OperationError):
 
 class PermissionDenied(OperationError):
     status_code = 403
+
+
+class MissingCapability(PermissionDenied):
+    """The person's role lacks a capability; the message is for logs, the person sees a general refusal."""
+
+    def __init__(self, capability: str):
+        super().__init__(f"Missing capability {capability}.")
+        self.capability = capability

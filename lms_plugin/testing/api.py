@@ -26,7 +26,10 @@ def require_login() -> tuple[Response, int] | None:
 
 
 def _json_body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # the JSON decoder gives up on deep nesting with this, not a ValueError
+        raise OperationError(_("The JSON is nested too deeply; send one flat JSON object.")) from None
     if not isinstance(body, dict):
         raise OperationError(_("Send a JSON object."))
     return body

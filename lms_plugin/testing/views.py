@@ -13,7 +13,7 @@ from lms_plugin.core.capabilities import Capability, has_capability
 from lms_plugin.core.clock import today
 from lms_plugin.core.errors import OperationError
 from lms_plugin.extensions import db
-from lms_plugin.practice.operations.access import require_view_person
+from lms_plugin.practice.operations.access import can_view_person
 from lms_plugin.testing import operations as assessments
 from lms_plugin.testing.models import Sitting, SittingStatus, TestAssignment
 from lms_plugin.web import charts
@@ -181,10 +181,10 @@ def submit(sitting_id: int) -> Response:
 
 def _viewable_submitted(sitting_id: int) -> Sitting:
     sitting = db.get_or_404(Sitting, sitting_id)
-    if sitting.status is not SittingStatus.SUBMITTED:
+    # Someone who may not see the person is told nothing, not even that the sitting exists.
+    if sitting.status is not SittingStatus.SUBMITTED or not can_view_person(
+            db.session, current_user, sitting.person, today(), current_app.config["MENTOR_GRACE_DAYS"]):
         abort(404)
-    require_view_person(db.session, current_user, sitting.person, today(),
-                        current_app.config["MENTOR_GRACE_DAYS"])
     return sitting
 
 

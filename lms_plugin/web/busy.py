@@ -14,6 +14,7 @@ from sqlalchemy.exc import OperationalError
 
 from lms_plugin.core import base, outages
 from lms_plugin.extensions import db, login_manager
+from lms_plugin.web import errors
 from lms_plugin.web.pages import wants_json
 
 RETRY_AFTER_SECONDS = 5
@@ -51,7 +52,8 @@ def install(app: Flask) -> None:
         else:
             if "_login_user" not in g:  # the page's header must not ask the busy database who this is
                 g._login_user = login_manager.anonymous_user()
-            response = app.make_response((render_template("error.html", status=503, message=message), 503))
+            response = app.make_response((render_template(
+                "error.html", status=503, title=errors.TITLES[503], message=message, back=errors.way_back()), 503))
         response.status_code = 503
         response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response

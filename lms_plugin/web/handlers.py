@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, flash, g, jsonify, redirect, render_template
+from flask import Flask, flash, g, jsonify, redirect, request
 from flask_login import current_user
-from flask_wtf.csrf import CSRFError
 from werkzeug.wrappers import Response
 
 from lms_plugin.core.capabilities import Capability, has_capability
-from lms_plugin.core.errors import OperationError, PermissionDenied
+from lms_plugin.core.errors import OperationError
 from lms_plugin.extensions import db
+from lms_plugin.web import errors
 from lms_plugin.web.pages import language, local_time, localised, role_label, safe_back, wants_json
 
 
@@ -39,23 +39,11 @@ def install(app: Flask) -> None:
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'")
-        if getattr(g, "no_store", False):
+        # Whatever a signed-in person is shown is about someone: never kept by the browser or a proxy.
+        if request.endpoint != "static" and (getattr(g, "no_store", False) or current_user.is_authenticated) \
+                and "no-store" not in response.headers.get("Cache-Control", ""):
             response.headers["Cache-Control"] = "no-store"
         return response
-
-    @app.errorhandler(CSRFError)
-    def csrf_error(error: CSRFError) -> tuple[Any, int]:
-        db.session.rollback()
-        if wants_json():
-            return jsonify(error="csrf", message=error.description), 400
-        return render_template("error.html", status=400, message=error.description), 400
-
-    @app.errorhandler(PermissionDenied)
-    def permission_denied(error: PermissionDenied) -> tuple[Any, int]:
-        db.session.rollback()
-        if wants_json():
-            return jsonify(error="forbidden", message=str(error.message)), 403
-        return render_template("error.html", status=403, message=error.message), 403
 
     @app.errorhandler(OperationError)
     def operation_error(error: OperationError) -> Any:
@@ -65,12 +53,4 @@ def install(app: Flask) -> None:
         flash(str(error.message), "error")
         return redirect(safe_back())
 
-    for status in (403, 404, 405, 413):
-        app.register_error_handler(
-            status, lambda error, status=status: _http_error(error, status))
-
-
-def _http_error(error: Any, status: int) -> tuple[Any, int]:
-    if wants_json():
-        return jsonify(error=str(status), message=getattr(error, "description", "")), status
-    return render_template("error.html", status=status, message=getattr(error, "description", "")), status
+    errors.install(app)

@@ -176,6 +176,20 @@ def test_long_statements_become_descriptions(session) -> None:
     (b'{"CFDocument": {"identifier": "x", "title": "T"}, "CFItems": {}}', "CFItems", "expected a JSON array"),
     (b'{"CFDocument": {"identifier": "x", "title": "T", "deep": ' + b"[" * 100 + b"]" * 100 + b"}}", "file",
      "nested deeper"),
+    (package([item("i-a", "A"), item("i-b", 12)], []), "CFItems[1].fullStatement",
+     "expected text (a JSON string), not the number 12"),
+    (package([item("i-a", "A", notes=["x"])], []), "CFItems[0].notes", "expected text (a JSON string), not an array"),
+    (package([item("i-a", "A", humanCodingScheme=True)], []), "CFItems[0].humanCodingScheme",
+     "not true or false"),
+    (package([item("i-a", "A")], [child(1, "i-a", DOC_ID, sequenceNumber=float("nan"))]),
+     "CFAssociations[0].sequenceNumber", "not a finite number"),
+    (package([item("i-a", "A")], [child(1, "i-a", DOC_ID, sequenceNumber=float("inf"))]),
+     "CFAssociations[0].sequenceNumber", "not a finite number"),
+    (package([item("i-a", "A")], [child(1, "i-a", DOC_ID)]).replace(b'"i-a", "uri"', b'"i-a", "n": 1e999, "uri"', 1),
+     "CFItems[0].n", "not a finite number"),
+    (package([item("i-a", "A")], [], rubrics=[{"CFRubricCriteria": [{"CFRubricCriterionLevels": [
+        {"quality": "low", "score": 1}, {"quality": "high", "score": float("-inf")}]}]}]),
+     "CFRubrics[0].CFRubricCriteria[0].CFRubricCriterionLevels[1].score", "not a finite number"),
 ])
 def test_bad_packages_name_the_path_and_write_nothing(session, framework, data, where, problem) -> None:
     before = table_counts(session)

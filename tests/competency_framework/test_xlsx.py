@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import io
+import re
+import zipfile
 from pathlib import Path
 
 import openpyxl
+import openpyxl.xml
 import pytest
 from sqlalchemy.orm import Session
 
@@ -185,3 +188,40 @@ def test_hostile_archives_are_refused(session, exported) -> None:
     padded = _edit(exported, lambda wb: [wb["Links"].append(["DS.1", "isRelatedTo", "CR.1"]) for _ in range(150)])
     with pytest.raises(InterchangeError, match="sheet 'Links', row 111: too many rows"):
         import_framework(session, padded, limits=Limits(max_nodes=10))
+
+
+BILLION_LAUGHS = ('<!DOCTYPE lolz [<!ENTITY lol "lol">'
+                  '<!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'
+                  '<!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">]>')
+EXTERNAL_ENTITY = '<!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+
+
+def _with_dtd(exported: bytes, part: str, dtd: str) -> bytes:
+    """The workbook with a DTD put before the root element of one of its parts."""
+    source = zipfile.ZipFile(io.BytesIO(exported))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename == part:
+                text = data.decode("utf-8")
+                declaration, _, rest = text.partition("?>") if text.startswith("<?xml") else ("", "", text)
+                data = (declaration + ("?>" if declaration else "") + dtd + rest).encode("utf-8")
+            target.writestr(info, data)
+    return out.getvalue()
+
+
+def test_openpyxl_reads_workbook_xml_through_defusedxml() -> None:
+    assert openpyxl.xml.DEFUSEDXML is True
+
+
+@pytest.mark.parametrize("part", ["xl/workbook.xml", "xl/worksheets/sheet2.xml", "xl/styles.xml",
+                                  "[Content_Types].xml", "xl/_rels/workbook.xml.rels", "docProps/core.xml"])
+@pytest.mark.parametrize("dtd", [BILLION_LAUGHS, EXTERNAL_ENTITY], ids=["entity-expansion", "external-entity"])
+def test_workbooks_with_a_dtd_are_refused_and_import_nothing(session, exported, part, dtd) -> None:
+    assert part in zipfile.ZipFile(io.BytesIO(exported)).namelist()
+    hostile = _with_dtd(exported, part, dtd)
+    before = table_counts(session)
+    with pytest.raises(InterchangeError, match=f"the workbook part {re.escape(part)} declares a DTD or entities"):
+        import_framework(session, hostile, format="xlsx")
+    assert table_counts(session) == before

@@ -126,6 +126,11 @@ def test_tampered_answers_are_refused_and_change_nothing(client, login_as, datab
     assert form_post.status_code == 400
     no_csrf = client.post(f"/api/sittings/{sitting.id}/answers", json={"item_id": first, "value": "1"})
     assert no_csrf.status_code == 400 and no_csrf.get_json()["error"] == "csrf"
+    depth = 100_000
+    deeply_nested = client.post(f"/api/sittings/{sitting.id}/answers", data="[" * depth + "]" * depth,
+                                headers={"X-CSRFToken": token, "Content-Type": "application/json"})
+    assert deeply_nested.status_code == 400 and deeply_nested.is_json
+    assert "nested too deeply" in deeply_nested.get_json()["message"]
     assert database.session.scalar(select(func.count(Answer.id)).where(Answer.sitting_id == sitting.id)) == 0
 
 

@@ -362,3 +362,26 @@ def test_export_downloads_each_format_and_it_reads_back(client, login_as, publis
     if fmt == "xlsx":  # the workbook carries the role profiles too
         assert {role.code for role in document.role_profiles} == {p.code for p in published.role_profiles}
     assert client.get(f"/framework/{published.id}/export/pdf").status_code == 404
+
+
+def test_comparing_versions_lists_changed_added_and_removed_nodes(client, login_as, database, published, draft):
+    login_as("admin")
+    changed = node_by_code(draft, "DS.1")
+    ops.edit_node(database.session, None, changed, kind=changed.kind, code="DS.1",
+                  title_en="Dynamic security, revised", title_lt=changed.title_lt,
+                  description_en=changed.description_en, description_lt=changed.description_lt)
+    renamed = node_by_code(draft, "WELL.1")
+    ops.edit_node(database.session, None, renamed, kind=renamed.kind, code="WELL.9",
+                  title_en=renamed.title_en, title_lt=renamed.title_lt,
+                  description_en=renamed.description_en, description_lt=renamed.description_lt)
+    database.session.commit()
+    response = client.get(f"/framework/{draft.id}/compare?with={published.id}")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    changed_row = re.search(r'<th scope="row">DS\.1</th><td>([^<]*)</td>', page)
+    assert changed_row and changed_row.group(1) == "English title"
+    assert re.search(r"Added \(1\)</h3><p class=\"codes\">WELL\.9</p>", page)
+    assert re.search(r"Removed \(1\)</h3><p class=\"codes\">WELL\.1</p>", page)
+    client.post("/language", data={"csrf_token": csrf_token(client, "/dashboard"), "language": "lt"})
+    lithuanian = client.get(f"/framework/{draft.id}/compare?with={published.id}").get_data(as_text=True)
+    assert '<th scope="row">DS.1</th><td>Pavadinimas anglų kalba</td>' in lithuanian

@@ -42,9 +42,11 @@ ROUTES = [
     Route("testing.review", "GET", "/sittings/{sitting}/review", expect(LOGIN, 302, 404, 404, 404, 404)),
     Route("testing.submit", "POST", "/sittings/{open_sitting}/submit", expect(LOGIN, 302, 404, 404, 404, 404),
           data={"confirm_incomplete": "yes"}),
-    Route("testing.results", "GET", "/sittings/{sitting}/results", expect(LOGIN, 200, 403, 200, 403, 200)),
+    # Those who may not see the cadet get 404, as for a sitting that does not exist; 403 is only for those
+    # who see the results but not the chart.
+    Route("testing.results", "GET", "/sittings/{sitting}/results", expect(LOGIN, 200, 404, 200, 404, 200)),
     Route("testing.chart", "GET", "/sittings/{sitting}/chart.png",
-          expect(LOGIN, 200, 403, 403, 403, 403, assessor=403, psychologist=200)),
+          expect(LOGIN, 200, 404, 403, 404, 403, assessor=403, psychologist=200)),
     Route("api.save_answer", "POST", "/api/sittings/{open_sitting}/answers", expect(401, 200, 404, 404, 404, 404),
           json={"item_id": "{first_item}", "value": "{first_key}"}),
     Route("practice.logbook", "GET", "/practice/", expect(LOGIN, 200, 200, 403, 403, 403)),

@@ -165,3 +165,20 @@ def test_cli_verify_exits_non_zero_on_a_broken_chain(app, database, signed):
     assert broken.exit_code == 1, broken.output
     assert "BROKEN" in broken.output and f"signoff #{second.id}" in broken.output
     assert runner.invoke(args=["practice", "verify", "--cadet", "nobody"]).exit_code == 2
+
+
+def test_cli_verify_reports_a_value_outside_its_enum_as_a_broken_chain(app, database, signed, user):
+    cadet, first, second, review = signed
+    database.session.execute(text("UPDATE signoffs SET outcome = 'bogus' WHERE id = :id"), {"id": second.id})
+    report = verify_chain(database.session, cadet.id)
+    assert not report.ok and "'bogus'" in str(report.problems[0]), report.problems
+    runner = app.test_cli_runner()
+    broken = runner.invoke(args=["practice", "verify", "--cadet", "cadet.01"])
+    assert broken.exit_code == 1, broken.output
+    assert "cadet.01: 0 signed records" in broken.output and "BROKEN" in broken.output
+    assert "a signed record holds a value the application never writes" in broken.output and "'bogus'" in broken.output
+    # the command rolls its session back when done, so the change is made again for the next run
+    database.session.execute(text("UPDATE signoffs SET outcome = 'bogus' WHERE id = :id"), {"id": second.id})
+    everyone = runner.invoke(args=["practice", "verify"])
+    assert everyone.exit_code == 1 and "1 broken" in everyone.output, everyone.output
+    assert verify_chain(database.session, user("cadet.07").id).ok

@@ -97,6 +97,44 @@ def test_cadet_attaches_files_checked_by_content_and_stored_under_random_names(a
     assert "Ataskaita" in client.get("/practice/").get_data(as_text=True)
 
 
+def _docx(parts: dict[str, bytes]) -> bytes:
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", b"<Types/>")
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_office_files_that_unpack_far_beyond_their_size_are_refused(client, login_as, database, files):
+    cadet = login_as("cadet.01")
+    entry = new_entry(database.session, cadet)
+    database.session.commit()
+    token = csrf_token(client, "/practice/")
+    url, field = f"/practice/entries/{entry.id}/files", f"f{entry.id}-attachment"
+
+    def upload(data: bytes, name: str):
+        return client.post(url, data={"csrf_token": token, field: (io.BytesIO(data), name)})
+
+    bomb = _docx({"word/document.xml": b"<w:document>" + b"\0" * (60 * 1024 * 1024) + b"</w:document>"})
+    assert len(bomb) < 200 * 1024
+    refused = upload(bomb, "ataskaita.docx")
+    assert refused.status_code == 400
+    assert "This DOCX file unpacks to more than" in refused.get_data(as_text=True)
+    assert "possible zip bomb" in refused.get_data(as_text=True)
+    parts = _docx({"word/document.xml": b"<w/>", **{f"word/media/{n}.xml": b"<x/>" for n in range(1000)}})
+    crowded = upload(parts, "daug.docx")
+    assert crowded.status_code == 400 and "holds more than 1000 parts" in crowded.get_data(as_text=True)
+    assert _count(database.session, LogbookAttachment) == 0
+    assert not files.exists() or not any(files.iterdir())
+    text = "".join(f"<w:p>Pamaina {n}: patikrinta {n * 7919 % 1000} kamerų, pastabos {n * n}.</w:p>" for n in range(3000))
+    ordinary = _docx({"word/document.xml": f"<w:document>{text}</w:document>".encode()})
+    assert upload(ordinary, "ataskaita.docx").status_code == 302
+    assert _count(database.session, LogbookAttachment) == 1
+
+
 def test_sniffing_recognises_office_documents_and_text():
     import zipfile
 

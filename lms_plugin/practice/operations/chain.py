@@ -225,7 +225,13 @@ def verify_chain(session: Session, cadet_id: int, storage_dir: Path | None = Non
     """
     keyring = keyring or chain_keyring(current_app)
     report = ChainReport(cadet_id=cadet_id)
-    records = chained_records(session, cadet_id)
+    try:
+        records = chained_records(session, cadet_id)
+    except LookupError as error:  # a stored value outside its enum: written behind the application's back
+        report.problems.append(ChainProblem("chain", str(_l(
+            "a signed record holds a value the application never writes (%(error)s); the chain cannot be "
+            "recomputed", error=str(error)))))
+        return report
     report.records = len(records)
     previous = GENESIS
     previous_mac = GENESIS_MAC

@@ -8,6 +8,7 @@ import io
 import secrets
 import unicodedata
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
@@ -128,6 +129,49 @@ def sniff(data: bytes) -> FileKind | None:
     return TEXT
 
 
+ZIPPED_KINDS = (DOCX, ODT)
+MAX_ARCHIVE_ENTRIES = 1000
+MAX_UNPACKED_BYTES = 50 * 1024 * 1024
+MAX_COMPRESSION_RATIO = 100  # real documents stay far below; a zip bomb is thousands to one
+
+
+def check_archive(data: bytes, kind: FileKind) -> None:
+    """Refuse an Office file that would unpack into far more than it is (a zip bomb) for whoever opens it.
+
+    The sizes are counted while really unpacking, since the sizes an archive declares can lie.
+    """
+    def refuse(message: Any) -> OperationError:
+        return OperationError(message, field="attachment")
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        entries = archive.infolist()
+        if len(entries) > MAX_ARCHIVE_ENTRIES:
+            raise refuse(_l("This %(kind)s file holds more than %(n)d parts; it is refused.", kind=kind.label,
+                            n=MAX_ARCHIVE_ENTRIES))
+        limit = min(MAX_UNPACKED_BYTES, len(data) * MAX_COMPRESSION_RATIO)
+        try:
+            unpacked = _unpacked_size(archive, entries, limit)
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, NotImplementedError, RuntimeError,
+                EOFError, OSError, ValueError):
+            raise refuse(_l("This %(kind)s file is damaged and cannot be read.", kind=kind.label)) from None
+    if unpacked > limit:
+        raise refuse(_l("This %(kind)s file unpacks to more than %(size)s (%(ratio)d times its own size); it is "
+                        "refused as a possible zip bomb.", kind=kind.label, size=human_size(limit),
+                        ratio=limit // len(data)))
+
+
+def _unpacked_size(archive: zipfile.ZipFile, entries: list[zipfile.ZipInfo], limit: int) -> int:
+    """The archive's unpacked size, counted up to just past ``limit``."""
+    unpacked = 0
+    for entry in entries:
+        with archive.open(entry) as part:
+            for block in iter(lambda: part.read(1 << 16), b""):
+                unpacked += len(block)
+                if unpacked > limit:
+                    return unpacked
+    return unpacked
+
+
 def human_size(size: int) -> str:
     return f"{size / 1024 / 1024:g} MB" if size >= 1024 * 1024 else f"{size / 1024:g} KB"
 
@@ -165,6 +209,8 @@ def attach_file(session: Session, cadet: User, entry: LogbookEntry, *, filename:
     if PurePosixPath(name.lower()).suffix not in kind.extensions:
         raise OperationError(_l("The file's name does not match its content (it is a %(kind)s file).",
                                 kind=kind.label), field="attachment")
+    if kind in ZIPPED_KINDS:
+        check_archive(data, kind)
     stored_name = secrets.token_hex(16)
     storage_dir.mkdir(parents=True, exist_ok=True)
     with (storage_dir / stored_name).open("xb") as handle:
