@@ -47,11 +47,11 @@ def install(app: Flask) -> None:
         waited = time.monotonic() - getattr(g, "arrived_tick", time.monotonic())
         outages.record(arrived, arrived + dt.timedelta(seconds=waited))
         message = _("The service is busy. Your work is safe: try again in a few seconds.")
+        if "_login_user" not in g:  # neither the page nor its headers may ask the busy database who this is
+            g._login_user = login_manager.anonymous_user()
         if wants_json():
             response = jsonify(error="busy", message=message, retry_after=RETRY_AFTER_SECONDS)
         else:
-            if "_login_user" not in g:  # the page's header must not ask the busy database who this is
-                g._login_user = login_manager.anonymous_user()
             response = app.make_response((render_template(
                 "error.html", status=503, title=errors.TITLES[503], message=message, back=errors.way_back()), 503))
         response.status_code = 503

@@ -39,8 +39,12 @@ def install(app: Flask) -> None:
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'")
-        # Whatever a signed-in person is shown is about someone: never kept by the browser or a proxy.
-        if request.endpoint != "static" and (getattr(g, "no_store", False) or current_user.is_authenticated) \
+        # Whatever a signed-in person is shown is about someone: never kept by the browser or a proxy. Only a
+        # person this request already loaded counts (every page that shows personal data loads them), so that
+        # /healthz and the like never touch the database here.
+        loaded = g.get("_login_user")
+        signed_in = loaded is not None and loaded.is_authenticated
+        if request.endpoint != "static" and (getattr(g, "no_store", False) or signed_in) \
                 and "no-store" not in response.headers.get("Cache-Control", ""):
             response.headers["Cache-Control"] = "no-store"
         return response

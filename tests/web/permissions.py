@@ -63,17 +63,21 @@ def _anonymous_token(client) -> str:
 
 
 
+# Answers that hold nothing about anyone: they may be cached, and the probes never load the person.
+WITHOUT_PERSONAL_DATA = ("static", "healthz", "readyz")
+
+
 def request_as(client, route: Route, role: str, objects: dict[str, Any]) -> int:
     """Make the route's request as ``role`` and return the status code.
 
     Whatever a signed-in person is answered with a GET (pages, downloads, refusals) must not be kept in a
-    cache: ``Cache-Control: no-store``, static files excepted.
+    cache: ``Cache-Control: no-store``, except static files and the probes, which hold nothing about anyone.
     """
     token = _sign_in(client, USERNAMES[role]) if role != "anonymous" else _anonymous_token(client)
     path = _fill(route.path, objects)
     if route.method == "GET":
         response = client.get(path)
-        if role != "anonymous" and route.endpoint != "static":
+        if role != "anonymous" and route.endpoint not in WITHOUT_PERSONAL_DATA:
             assert "no-store" in response.headers.get("Cache-Control", ""), (role, path, response.status_code)
     elif route.json is not None:
         response = client.post(path, json=_fill(route.json, objects), headers={"X-CSRFToken": token})
