@@ -205,8 +205,8 @@ def test_cadet_asks_withdraws_and_asks_again(client, login_as, database):
     assert client.post(f"/practice/entries/{entry.id}/request", data={"csrf_token": token}).status_code == 302
     database.session.refresh(request)
     assert request.status is RequestStatus.PENDING
-    actions = database.session.scalars(select(AuditEntry.action).where(AuditEntry.object_type == "SignOffRequest",
-                                                                       AuditEntry.object_id == str(request.id))).all()
+    actions = database.session.scalars(select(AuditEntry.action).where(
+        AuditEntry.object_type == "SignOffRequest", AuditEntry.object_id == str(request.id)).order_by(AuditEntry.id)).all()
     assert actions == ["practice.signoff_requested", "practice.signoff_request_withdrawn",
                        "practice.signoff_requested"]
 
