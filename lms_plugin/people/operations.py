@@ -60,21 +60,21 @@ def change_password(session: Session, user: User, *, current_password: str, new_
         raise OperationError(_l("The current password is wrong."), field="current_password")
     if new_password == current_password:
         raise OperationError(_l("The new password must differ from the current one."), field="new_password")
-    _check_password(new_password, username=user.username, full_name=user.full_name, field="new_password")
-    user.set_password(new_password)
-    ended = sessions.revoke_all(session, user, "password_changed")
-    audit.record(session, user, "people.password_changed", user, sessions_ended=ended)
-    session.flush()
-    return ended
+    return _replace_password(session, user, user, new_password, "password_changed")
 
 
 def reset_password(session: Session, actor: User, account: User, *, new_password: str) -> int:
     """A training centre administrator sets a new password for an account; its sessions end."""
     require(actor, Capability.MANAGE_PEOPLE)
+    return _replace_password(session, actor, account, new_password, "password_reset")
+
+
+def _replace_password(session: Session, actor: User, account: User, new_password: str, reason: str) -> int:
+    """Check and set the new password, end every session of the account, audit; how many sessions ended."""
     _check_password(new_password, username=account.username, full_name=account.full_name, field="new_password")
     account.set_password(new_password)
-    ended = sessions.revoke_all(session, account, "password_reset")
-    audit.record(session, actor, "people.password_reset", account, sessions_ended=ended)
+    ended = sessions.revoke_all(session, account, reason)
+    audit.record(session, actor, f"people.{reason}", account, sessions_ended=ended)
     session.flush()
     return ended
 

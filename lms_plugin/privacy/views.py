@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, send_file, url_for
 from flask_babel import gettext as _
@@ -74,14 +75,22 @@ def _page(person: User, form: EraseForm, status: int = 200) -> tuple[str, int]:
                            raw=has_capability(current_user, Capability.VIEW_RAW_SCORES)), status
 
 
+def _personal_data(person: User, purpose: str) -> tuple[Any, Response | None]:
+    """Everything held about the person for an export, or the refusal shown back on their page."""
+    data, problem = attempted(lambda: privacy.personal_data(db.session, current_user, person, purpose=purpose))
+    if problem is not None:
+        flash(str(problem.message), "error")
+        return None, redirect(url_for("privacy.person", person_id=person.id))
+    return data, None
+
+
 @bp.get("/<int:person_id>.json")
 @login_required
 def export_json(person_id: int) -> Response:
     person = _person(person_id)
-    data, problem = attempted(lambda: privacy.personal_data(db.session, current_user, person, purpose="json"))
-    if problem is not None:
-        flash(str(problem.message), "error")
-        return redirect(url_for("privacy.person", person_id=person.id))
+    data, refused = _personal_data(person, "json")
+    if refused is not None:
+        return refused
     body = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8")
     return send_file(io.BytesIO(body), mimetype="application/json", as_attachment=True,
                      download_name=_file_name(person, "json"))
@@ -91,10 +100,9 @@ def export_json(person_id: int) -> Response:
 @login_required
 def export_xlsx(person_id: int) -> Response:
     person = _person(person_id)
-    data, problem = attempted(lambda: privacy.personal_data(db.session, current_user, person, purpose="xlsx"))
-    if problem is not None:
-        flash(str(problem.message), "error")
-        return redirect(url_for("privacy.person", person_id=person.id))
+    data, refused = _personal_data(person, "xlsx")
+    if refused is not None:
+        return refused
     about = [(_("Person"), f"{person.full_name} ({person.username})"),
              (_("Exported"), local_time(utcnow()) + " " + _("(Lithuanian time; times in the sheets are UTC)")),
              (_("Exported by"), current_user.username)]
